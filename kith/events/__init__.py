@@ -1,0 +1,1 @@
+"""Pure event model: PDU formats per room version, hashing, signing, redaction."""

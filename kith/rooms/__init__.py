@@ -1,0 +1,1 @@
+"""Pure room logic: authorization rules, power levels, membership."""
