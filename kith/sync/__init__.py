@@ -1,0 +1,1 @@
+"""Sync-side logic: filters and the /sync response assembly that reads them."""
