@@ -1,0 +1,82 @@
+"""build_app(config): the one place that wires Kith's collaborators together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kith.api import account, devices, discovery
+from kith.auth.service import AccountService
+from kith.auth.uia import UserInteractiveAuth
+from kith.config import Config
+from kith.http.asgi import KithASGI
+from kith.http.ratelimit import RateLimiter
+from kith.http.types import Route
+from kith.signing import read_signing_key, generate_signing_key, write_signing_key
+from kith.store import accounts as accounts_store
+from kith.store.accounts import AccountStore
+from kith.store.database import Database
+
+log = logging.getLogger("kith")
+
+SCHEMAS = [accounts_store.SCHEMA]
+STREAM_TABLES: list[str] = []
+
+
+@dataclass
+class App:
+    config: Config
+    db: Database
+    asgi: KithASGI
+    accounts: AccountService
+    shutdown_hooks: list[Callable[[], None]] = field(default_factory=list)
+
+    async def startup(self) -> None:
+        log.info("Kith serving %s", self.config.server_name)
+
+    def begin_shutdown(self) -> None:
+        """Called on SIGTERM before connections drain: release long-polls."""
+        for hook in self.shutdown_hooks:
+            hook()
+
+    async def shutdown(self) -> None:
+        self.db.close()
+
+
+def open_database(config: Config) -> Database:
+    db = Database(config.database_path)
+    db.create_schema([s for schema in SCHEMAS for s in schema], STREAM_TABLES)
+    return db
+
+
+def ensure_signing_key(config: Config) -> object:
+    if not config.signing_key_path.exists():
+        write_signing_key(config.signing_key_path, generate_signing_key())
+    return read_signing_key(config.signing_key_path)
+
+
+def build_app(config: Config) -> App:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_signing_key(config)
+    db = open_database(config)
+    account_store = AccountStore(db)
+    accounts = AccountService(config.server_name, account_store)
+    uia = UserInteractiveAuth()
+
+    routes: list[Route] = []
+    routes += discovery.routes(config.base_url)
+    routes += account.routes(config, accounts, uia)
+    routes += devices.routes(accounts, uia)
+
+    limiter = RateLimiter(rate_per_second=2.0, burst=20) if config.rate_limit else None
+    app = App(config=config, db=db, asgi=None, accounts=accounts)  # type: ignore[arg-type]
+
+    async def lifespan(phase: str) -> None:
+        if phase == "startup":
+            await app.startup()
+        elif phase == "shutdown":
+            await app.shutdown()
+
+    app.asgi = KithASGI(routes, account_store, config.max_request_bytes, limiter, lifespan=lifespan)
+    return app

@@ -1,0 +1,1 @@
+"""Authentication: password hashing, access tokens, user-interactive auth."""

@@ -1,0 +1,154 @@
+"""Configuration: parsed once from kith.toml plus command-line overrides.
+
+The first start in an empty data directory writes a commented kith.toml so that an
+administrator sees every setting with its default in one place.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+Registration = Literal["closed", "token", "open"]
+REGISTRATION_MODES: tuple[str, ...] = ("closed", "token", "open")
+
+DEFAULT_TOML = """\
+# Kith configuration. Every setting shows its default; command-line flags of
+# `kith serve` override what is written here.
+
+# The name users and rooms are qualified with: @alice:SERVER_NAME.
+# Choose it once: it cannot change after users exist.
+server_name = "{server_name}"
+
+# Where Kith listens for HTTP (Matrix Client-Server API and the web messenger).
+listen = "{listen}"
+
+# Public address clients use to reach this server, announced in
+# /.well-known/matrix/client. Empty means http://<listen>.
+public_baseurl = ""
+
+# Who may create an account:
+#   "closed" - only the administrator, with `kith user add`
+#   "token"  - anyone holding a registration token (`kith invite create`)
+#   "open"   - anyone who can reach the server
+registration = "{registration}"
+
+# Rate limiting of requests per user / per address.
+rate_limit = {rate_limit}
+
+# Largest request body accepted, in bytes (media uploads have their own limit).
+max_request_bytes = 1048576
+
+[log]
+# One of "debug", "info", "warning", "error".
+level = "info"
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    data_dir: Path
+    server_name: str = "localhost"
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8008
+    public_baseurl: str = ""
+    registration: Registration = "closed"
+    rate_limit: bool = True
+    max_request_bytes: int = 1024 * 1024
+    log_level: str = "info"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "kith.db"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.data_dir / "signing.key"
+
+    @property
+    def config_path(self) -> Path:
+        return self.data_dir / "kith.toml"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_baseurl:
+            return self.public_baseurl.rstrip("/")
+        return f"http://{self.listen_host}:{self.listen_port}"
+
+
+class ConfigError(Exception):
+    pass
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"listen must be HOST:PORT, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+def _from_toml(data_dir: Path, raw: dict[str, Any]) -> Config:
+    config = Config(data_dir=data_dir)
+    if "server_name" in raw:
+        config = replace(config, server_name=_str(raw, "server_name"))
+    if "listen" in raw:
+        host, port = parse_listen(_str(raw, "listen"))
+        config = replace(config, listen_host=host, listen_port=port)
+    if "public_baseurl" in raw:
+        config = replace(config, public_baseurl=_str(raw, "public_baseurl"))
+    if "registration" in raw:
+        config = with_registration(config, _str(raw, "registration"))
+    if "rate_limit" in raw:
+        value = raw["rate_limit"]
+        if not isinstance(value, bool):
+            raise ConfigError("rate_limit must be true or false")
+        config = replace(config, rate_limit=value)
+    if "max_request_bytes" in raw:
+        size = raw["max_request_bytes"]
+        if not isinstance(size, int) or size < 65536:
+            raise ConfigError("max_request_bytes must be an integer of at least 65536")
+        config = replace(config, max_request_bytes=size)
+    log = raw.get("log", {})
+    if isinstance(log, dict) and "level" in log:
+        config = replace(config, log_level=str(log["level"]))
+    return config
+
+
+def _str(raw: dict[str, Any], key: str) -> str:
+    value = raw[key]
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string")
+    return value
+
+
+def with_registration(config: Config, mode: str) -> Config:
+    if mode not in REGISTRATION_MODES:
+        raise ConfigError(f"registration must be one of {', '.join(REGISTRATION_MODES)}")
+    return replace(config, registration=mode)  # type: ignore[arg-type]
+
+
+def load(data_dir: Path, defaults: Config | None = None) -> Config:
+    """Read DATA_DIR/kith.toml, writing a commented one first if there is none.
+
+    `defaults` supplies the values written into a new file (from the flags of
+    the first start), so `kith serve --server-name example.org` records its name.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "kith.toml"
+    if not path.exists():
+        base = defaults or Config(data_dir=data_dir)
+        path.write_text(
+            DEFAULT_TOML.format(
+                server_name=base.server_name,
+                listen=f"{base.listen_host}:{base.listen_port}",
+                registration=base.registration,
+                rate_limit=str(base.rate_limit).lower(),
+            )
+        )
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return _from_toml(data_dir, raw)

@@ -1,0 +1,1 @@
+"""The HTTP edge: ASGI application, routing, request parsing, responses."""
