@@ -6,7 +6,8 @@ push.md "Conditions" (`event_match`, including its worked examples).
 
 from __future__ import annotations
 
-from functools import lru_cache
+import re
+import time
 
 import pytest
 from hypothesis import given
@@ -110,35 +111,53 @@ def test_lookup_property() -> None:
 
 # --- properties -------------------------------------------------------------
 
-_ALPHABET = st.sampled_from("abAB.*?\\[]$^ \n-_0")
+# ASCII plus characters whose case-insensitive matching under `re.IGNORECASE`
+# agrees with per-character `casefold()` (sigma forms, sharp s, Kelvin sign).
+_ALPHABET = st.sampled_from("abAB.*?\\[]$^ \n-_0σςΣßẞ\u212a")
+# The boundary classes are ASCII sets (push.md) and must not case-fold, or the
+# Kelvin sign would count as the word character `k`.
+_WORD = "(?-i:[A-Za-z0-9_])"
+_NON_WORD = "(?-i:[^A-Za-z0-9_])"
 
 
-@lru_cache(maxsize=None)
-def _reference(pattern: str, value: str) -> bool:
-    """An independent glob matcher (recursive), ASCII case-folded."""
-    if not pattern:
-        return not value
-    head, rest = pattern[0], pattern[1:]
-    if head == "*":
-        return any(_reference(rest, value[i:]) for i in range(len(value) + 1))
-    if not value:
-        return False
-    if head == "?" or head.lower() == value[0].lower():
-        return _reference(rest, value[1:])
-    return False
+def _regex_source(pattern: str) -> str:
+    """The reference translation: `*` -> `.*`, `?` -> `.`, the rest literal."""
+    return "".join(
+        ".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern
+    )
+
+
+def _regex_reference(pattern: str, value: str) -> bool:
+    return re.fullmatch(_regex_source(pattern), value, re.IGNORECASE | re.DOTALL) is not None
+
+
+def _regex_reference_words(pattern: str, body: str) -> bool:
+    # Start: at the start/after a non-word char, or on a non-word char.
+    # End: at the end/before a non-word char, or after a non-word char.
+    source = (
+        f"(?:(?<!{_WORD})|(?={_NON_WORD}))"
+        + _regex_source(pattern)
+        + f"(?:(?!{_WORD})|(?<={_NON_WORD}))"
+    )
+    return re.search(source, body, re.IGNORECASE | re.DOTALL) is not None
 
 
 @given(st.text(_ALPHABET, max_size=8), st.text(_ALPHABET, max_size=10))
-def test_glob_equals_reference(pattern: str, value: str) -> None:
-    assert glob_matches(pattern, value) is _reference(pattern, value)
+def test_glob_equals_regex_reference(pattern: str, value: str) -> None:
+    assert glob_matches(pattern, value) is _regex_reference(pattern, value)
+
+
+@given(st.text(_ALPHABET, max_size=5), st.text(_ALPHABET, max_size=10))
+def test_word_glob_equals_regex_reference(pattern: str, body: str) -> None:
+    assert glob_matches_words(pattern, body) is _regex_reference_words(pattern, body)
 
 
 def _is_word(char: str) -> bool:
     return char.isascii() and (char.isalnum() or char == "_")
 
 
-def _reference_words(pattern: str, body: str) -> bool:
-    """Some substring body[i:j] matches and starts/ends on a word boundary.
+def _brute_force_words(pattern: str, body: str) -> bool:
+    """Try every substring body[i:j] whose ends sit on word boundaries.
 
     A position is a boundary when it is an end of the body or touches a
     non-word character on either side (for a non-empty match that character
@@ -154,17 +173,36 @@ def _reference_words(pattern: str, body: str) -> bool:
         for j in range(i, len(body) + 1):
             starts = i == 0 or not _is_word(body[i - 1]) or (i < len(body) and boundary(i))
             ends = j == len(body) or not _is_word(body[j]) or (j > 0 and boundary(j))
-            if starts and ends and _reference(pattern, body[i:j]):
+            if starts and ends and glob_matches(pattern, body[i:j]):
                 return True
     return False
 
 
 @given(st.text(_ALPHABET, max_size=5), st.text(_ALPHABET, max_size=10))
-def test_word_glob_equals_reference(pattern: str, body: str) -> None:
-    assert glob_matches_words(pattern, body) is _reference_words(pattern, body)
+def test_word_glob_equals_brute_force(pattern: str, body: str) -> None:
+    assert glob_matches_words(pattern, body) is _brute_force_words(pattern, body)
+
+
+@given(st.text(_ALPHABET, max_size=6), st.text(_ALPHABET, max_size=12))
+def test_display_name_is_a_literal_word_search(name: str, body: str) -> None:
+    source = (
+        f"(?:(?<!{_WORD})|(?={_NON_WORD}))" + re.escape(name) + f"(?:(?!{_WORD})|(?<={_NON_WORD}))"
+    )
+    expected = re.search(source, body, re.IGNORECASE | re.DOTALL) is not None
+    assert literal_matches_words(name, body) is expected
 
 
 @given(st.lists(st.text(st.sampled_from("ab.\\x"), max_size=4), min_size=1, max_size=4))
 def test_escaped_path_round_trips(names: list[str]) -> None:
     escaped = ".".join(n.replace("\\", "\\\\").replace(".", "\\.") for n in names)
     assert split_property_path(escaped) == names
+
+
+def test_pathological_patterns_stay_linear() -> None:
+    # A backtracking regex takes polynomial time on these; the NFA does not.
+    body = "a" * 65536
+    started = time.monotonic()
+    assert not glob_matches("*a*a*a*a*a*b", body)
+    assert not glob_matches_words("a*a*a*a*a*b", body)
+    assert not glob_matches_words("*a*a*a*a*a*b", " ".join(["a"] * 30000))
+    assert time.monotonic() - started < 5
