@@ -122,9 +122,13 @@ def default_rules(user_id: str) -> dict[str, list[JsonDict]]:
     return rules
 
 
+# The IDs do not depend on the user, so any placeholder user ID will do.
+_DEFAULT_RULE_IDS: dict[str, tuple[str, ...]] = {
+    kind: tuple(rule["rule_id"] for rule in rules)
+    for kind, rules in default_rules("@_:_").items()
+}
+
+
 def default_rule_ids() -> dict[str, tuple[str, ...]]:
     """The rule IDs of the predefined rules, keyed by kind, in spec order."""
-    return {
-        kind: tuple(rule["rule_id"] for rule in rules)
-        for kind, rules in default_rules("@_:_").items()
-    }
+    return dict(_DEFAULT_RULE_IDS)
