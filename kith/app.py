@@ -6,22 +6,28 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kith.api import account, devices, discovery
+from kith.api import account, devices, discovery, membership, messages, rooms as rooms_api
 from kith.auth.service import AccountService
 from kith.auth.uia import UserInteractiveAuth
 from kith.config import Config
 from kith.http.asgi import KithASGI
 from kith.http.ratelimit import RateLimiter
 from kith.http.types import Route
-from kith.signing import read_signing_key, generate_signing_key, write_signing_key
-from kith.store import accounts as accounts_store
+from kith.signing import SigningKey, read_signing_key, generate_signing_key, write_signing_key
+from kith.rooms.serialize import EventSerializer
+from kith.rooms.service import RoomService
+from kith.rooms.visibility import VisibilityFilter
+from kith.store import accounts as accounts_store, aliases as aliases_store, events as events_store
 from kith.store.accounts import AccountStore
+from kith.store.aliases import AliasStore
+from kith.store.events import EventStore
+from kith.sync.notifier import Notifier
 from kith.store.database import Database
 
 log = logging.getLogger("kith")
 
-SCHEMAS = [accounts_store.SCHEMA]
-STREAM_TABLES: list[str] = []
+SCHEMAS = [accounts_store.SCHEMA, events_store.SCHEMA, aliases_store.SCHEMA]
+STREAM_TABLES: list[str] = [*events_store.STREAM_TABLES]
 
 
 @dataclass
@@ -50,7 +56,7 @@ def open_database(config: Config) -> Database:
     return db
 
 
-def ensure_signing_key(config: Config) -> object:
+def ensure_signing_key(config: Config) -> SigningKey:
     if not config.signing_key_path.exists():
         write_signing_key(config.signing_key_path, generate_signing_key())
     return read_signing_key(config.signing_key_path)
@@ -58,19 +64,29 @@ def ensure_signing_key(config: Config) -> object:
 
 def build_app(config: Config) -> App:
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    ensure_signing_key(config)
+    signing_key = ensure_signing_key(config)
     db = open_database(config)
     account_store = AccountStore(db)
     accounts = AccountService(config.server_name, account_store)
     uia = UserInteractiveAuth()
+    notifier = Notifier()
+    event_store = EventStore(db)
+    alias_store = AliasStore(db)
+    room_service = RoomService(config.server_name, signing_key, event_store, notifier)
+    serializer = EventSerializer(event_store)
+    visibility = VisibilityFilter(event_store)
 
     routes: list[Route] = []
     routes += discovery.routes(config.base_url)
     routes += account.routes(config, accounts, uia)
     routes += devices.routes(accounts, uia)
+    routes += rooms_api.routes(room_service, account_store, alias_store, serializer, visibility)
+    routes += membership.routes(room_service, account_store, alias_store, serializer, visibility)
+    routes += messages.routes(event_store, serializer, visibility)
 
     limiter = RateLimiter(rate_per_second=2.0, burst=20) if config.rate_limit else None
     app = App(config=config, db=db, asgi=None, accounts=accounts)  # type: ignore[arg-type]
+    app.shutdown_hooks.append(notifier.close)
 
     async def lifespan(phase: str) -> None:
         if phase == "startup":

@@ -111,6 +111,6 @@ class UserInteractiveAuth:
         if failure is not None:
             body_401["errcode"] = failure.errcode
             body_401["error"] = failure.message
-        err = UIAFailure(401, body_401.get("errcode", "M_FORBIDDEN"), body_401.get("error", ""))
-        err.extra = body_401
-        raise err
+        incomplete = UIAFailure(401, body_401.get("errcode", "M_FORBIDDEN"), body_401.get("error", ""))
+        incomplete.extra = body_401
+        raise incomplete

@@ -101,8 +101,8 @@ class KithASGI:
             return json_response(err.to_json(), err.status)
         except Exception:
             log.exception("unhandled error in %s %s", method, scope["path"])
-            err = unknown()
-            return json_response(err.to_json(), err.status)
+            failure = unknown()
+            return json_response(failure.to_json(), failure.status)
 
     async def _dispatch(self, scope: Scope, receive: Receive, method: str, path: str) -> Response:
         match = self._router.match(method, path)

@@ -33,7 +33,7 @@ class Router:
             if not names:
                 self._static[template] = methods
                 continue
-            pattern = "^" + _PARAM.sub(r"([^/]+)", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")) + "$"
+            pattern = "^" + _PARAM.sub(r"([^/]*)", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")) + "$"
             self._templated.append((re.compile(pattern), names, methods))
 
     def match(self, method: str, raw_path: str) -> Match | None:

@@ -1,0 +1,71 @@
+"""Stored events -> ClientEvents, with the `unsigned` data the spec defines:
+age, transaction_id (only for the device that sent it), prev_content /
+replaces_state for state events, and redacted_because for redacted events."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from kith.events.client_format import to_client_event, to_client_event_without_room_id
+from kith.events.redaction import redact_client_event
+from kith.events.room_versions import V11, RoomVersion
+from kith.http.types import Requester
+from kith.store.events import EventStore, StoredEvent
+
+
+class EventSerializer:
+    def __init__(self, events: EventStore) -> None:
+        self._events = events
+
+    async def _version(self, room_id: str) -> RoomVersion:
+        return await self._events.room_version(room_id) or V11
+
+    async def serialize(self, events: Sequence[StoredEvent], requester: Requester | None,
+                        with_room_id: bool = True) -> list[dict[str, Any]]:
+        if not events:
+            return []
+        related = [e.prev_state_id for e in events if e.prev_state_id]
+        related += [e.redacted_by for e in events if e.redacted_by]
+        others = await self._events.get_events([r for r in related if r])
+        now = int(time.time() * 1000)
+        versions: dict[str, RoomVersion] = {}
+        out = []
+        for event in events:
+            version = versions.get(event.room_id)
+            if version is None:
+                version = versions[event.room_id] = await self._version(event.room_id)
+            out.append(self._one(event, requester, with_room_id, version, others, now))
+        return out
+
+    async def serialize_one(self, event: StoredEvent, requester: Requester | None) -> dict[str, Any]:
+        return (await self.serialize([event], requester))[0]
+
+    def _one(self, event: StoredEvent, requester: Requester | None, with_room_id: bool,
+             version: RoomVersion, others: dict[str, StoredEvent], now: int) -> dict[str, Any]:
+        unsigned: dict[str, Any] = {"age": max(0, now - int(event.pdu.get("origin_server_ts", now)))}
+        if (requester is not None and event.txn_id is not None
+                and event.sender == requester.user_id and event.txn_device == requester.device_id):
+            unsigned["transaction_id"] = event.txn_id
+        if event.prev_state_id:
+            prev = others.get(event.prev_state_id)
+            if prev is not None:
+                unsigned["replaces_state"] = prev.event_id
+                unsigned["prev_content"] = (
+                    self._redacted_content(prev, version) if prev.redacted_by else prev.content)
+                unsigned["prev_sender"] = prev.sender
+        convert = to_client_event if with_room_id else to_client_event_without_room_id
+        client = convert(event.pdu, event.event_id, unsigned, version)
+        if event.redacted_by:
+            because = others.get(event.redacted_by)
+            because_json = (to_client_event(because.pdu, because.event_id, None, version)
+                            if because else None)
+            client = redact_client_event(client, version, because_json)
+            if not with_room_id:
+                client.pop("room_id", None)
+        return client
+
+    def _redacted_content(self, event: StoredEvent, version: RoomVersion) -> dict[str, Any]:
+        client = to_client_event(event.pdu, event.event_id, None, version)
+        return dict(redact_client_event(client, version, None).get("content") or {})

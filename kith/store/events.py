@@ -1,0 +1,525 @@
+"""Rooms, events, current state and memberships.
+
+History on one server is linear: each new event's prev_events is the room's
+previous event, so "state at stream position p" is the last state event per
+(type, state_key) at or before p. Current state is kept in `current_state` and
+cached per room in memory (bounded LRU); the cache is updated only by the
+method that writes, after the transaction committed.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from kith.events.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
+from kith.store.database import Cursor, Database
+
+StateKey = tuple[str, str]
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS rooms (
+        room_id TEXT PRIMARY KEY,
+        room_version TEXT NOT NULL,
+        creator TEXT NOT NULL,
+        created_ts INTEGER NOT NULL,
+        is_public INTEGER NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE IF NOT EXISTS events (
+        stream_id INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL UNIQUE,
+        room_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        state_key TEXT,
+        sender TEXT NOT NULL,
+        origin_server_ts INTEGER NOT NULL,
+        depth INTEGER NOT NULL,
+        json BLOB NOT NULL,
+        prev_state_id TEXT,
+        redacted_by TEXT,
+        relates_to TEXT,
+        rel_type TEXT,
+        thread_id TEXT,
+        txn_device TEXT,
+        txn_id TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_room ON events (room_id, stream_id)",
+    "CREATE INDEX IF NOT EXISTS events_state ON events (room_id, type, state_key, stream_id)"
+    " WHERE state_key IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS events_member ON events (state_key, stream_id)"
+    " WHERE type = 'm.room.member'",
+    "CREATE INDEX IF NOT EXISTS events_relations ON events (relates_to, rel_type, stream_id)"
+    " WHERE relates_to IS NOT NULL",
+    """CREATE TABLE IF NOT EXISTS current_state (
+        room_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        state_key TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        PRIMARY KEY (room_id, type, state_key)
+    )""",
+    """CREATE TABLE IF NOT EXISTS room_members (
+        room_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        membership TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        stream_id INTEGER NOT NULL,
+        forgotten INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (room_id, user_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS room_members_user ON room_members (user_id, membership)",
+    """CREATE TABLE IF NOT EXISTS event_txns (
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        txn_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        PRIMARY KEY (user_id, device_id, txn_id)
+    )""",
+]
+STREAM_TABLES = ["events"]
+
+
+@dataclass(slots=True)
+class StoredEvent:
+    stream_id: int
+    event_id: str
+    room_id: str
+    pdu: dict[str, Any]
+    prev_state_id: str | None
+    redacted_by: str | None
+    txn_device: str | None
+    txn_id: str | None
+
+    @property
+    def type(self) -> str:
+        return str(self.pdu["type"])
+
+    @property
+    def sender(self) -> str:
+        return str(self.pdu["sender"])
+
+    @property
+    def state_key(self) -> str | None:
+        key = self.pdu.get("state_key")
+        return key if isinstance(key, str) else None
+
+    @property
+    def content(self) -> dict[str, Any]:
+        content = self.pdu.get("content")
+        return content if isinstance(content, dict) else {}
+
+
+@dataclass(slots=True)
+class RoomSnapshot:
+    """A room's current state as the pure core needs it to build the next event."""
+
+    room_id: str
+    version: RoomVersion
+    state: dict[StateKey, dict[str, Any]]
+    state_ids: dict[StateKey, str]
+    latest_event_id: str | None
+    depth: int
+    create_event_id: str
+
+    def copy(self) -> RoomSnapshot:
+        return RoomSnapshot(self.room_id, self.version, dict(self.state), dict(self.state_ids),
+                            self.latest_event_id, self.depth, self.create_event_id)
+
+
+@dataclass(slots=True)
+class NewEvent:
+    """What a maker hands the store: a built, authorised event."""
+
+    event_id: str
+    pdu: dict[str, Any]
+    txn: tuple[str, str, str] | None = None  # (user_id, device_id, txn_id)
+    redaction_target: str | None = None      # event to mark redacted, if allowed
+
+
+@dataclass(slots=True)
+class Persisted:
+    event_id: str
+    stream_id: int
+    room_id: str
+    pdu: dict[str, Any]
+    member_changes: list[tuple[str, str]] = field(default_factory=list)
+
+
+Maker = Callable[[RoomSnapshot | None], NewEvent]
+
+_COLUMNS = "stream_id, event_id, room_id, json, prev_state_id, redacted_by, txn_device, txn_id"
+
+
+def _row_to_event(row: tuple[Any, ...]) -> StoredEvent:
+    return StoredEvent(row[0], row[1], row[2], orjson.loads(row[3]), row[4], row[5], row[6], row[7])
+
+
+def _relation(content: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(relates_to event, rel_type, thread root) from content.m.relates_to."""
+    rel = content.get("m.relates_to")
+    if not isinstance(rel, dict):
+        return None, None, None
+    target = rel.get("event_id")
+    rel_type = rel.get("rel_type")
+    if not isinstance(target, str):
+        return None, None, None
+    rel_type = rel_type if isinstance(rel_type, str) else None
+    thread = target if rel_type == "m.thread" else None
+    return target, rel_type, thread
+
+
+class EventStore:
+    def __init__(self, db: Database, cache_rooms: int = 2048) -> None:
+        self._db = db
+        self._snapshots: OrderedDict[str, RoomSnapshot] = OrderedDict()
+        self._cache_rooms = cache_rooms
+        self._versions: dict[str, RoomVersion] = {}
+        # room_id -> stream position of its latest event: incremental sync asks
+        # "did this room change since p?" without touching the database.
+        self._room_positions: dict[str, int] = {}
+        self._positions_loaded = False
+
+    # -- writing ------------------------------------------------------------------
+
+    async def persist(self, room_id: str | None, makers: Iterable[Maker]) -> list[Persisted]:
+        """Build and persist events in one transaction: all or nothing.
+
+        With room_id None the first maker builds the create event of a new room.
+        """
+        makers = list(makers)
+        updated: dict[str, RoomSnapshot] = {}
+
+        def txn(cur: Cursor) -> list[Persisted]:
+            snapshot = self._load_snapshot(cur, room_id) if room_id else None
+            if room_id and snapshot is None:
+                raise KeyError(room_id)
+            snapshot = snapshot.copy() if snapshot else None
+            results = []
+            for make in makers:
+                new = make(snapshot)
+                snapshot, persisted = self._insert(cur, snapshot, new)
+                results.append(persisted)
+            if snapshot is not None:
+                updated[snapshot.room_id] = snapshot
+            return results
+
+        results = await self._db.write(txn)
+        for rid, snap in updated.items():
+            self._remember(snap)
+            self._room_positions[rid] = results[-1].stream_id
+        return results
+
+    def _insert(self, cur: Cursor, snapshot: RoomSnapshot | None, new: NewEvent
+                ) -> tuple[RoomSnapshot, Persisted]:
+        pdu = new.pdu
+        etype, sender = pdu["type"], pdu["sender"]
+        state_key = pdu.get("state_key")
+        if snapshot is None:
+            # A new room: the create event defines its ID and version.
+            version = KNOWN_ROOM_VERSIONS[str(pdu["content"].get("room_version", "1"))]
+            room_id = pdu.get("room_id") or "!" + new.event_id[1:]
+            cur.execute(
+                "INSERT INTO rooms (room_id, room_version, creator, created_ts) VALUES (?, ?, ?, ?)",
+                (room_id, version.identifier, sender, pdu["origin_server_ts"]),
+            )
+            self._versions[room_id] = version
+            snapshot = RoomSnapshot(room_id, version, {}, {}, None, 0, new.event_id)
+        stream_id = self._db.next_stream_id()
+        key = (etype, state_key) if isinstance(state_key, str) else None
+        prev_state_id = snapshot.state_ids.get(key) if key else None
+        relates_to, rel_type, thread = _relation(pdu.get("content") or {})
+        txn_device = new.txn[1] if new.txn else None
+        txn_id = new.txn[2] if new.txn else None
+        cur.execute(
+            "INSERT INTO events (stream_id, event_id, room_id, type, state_key, sender,"
+            " origin_server_ts, depth, json, prev_state_id, relates_to, rel_type, thread_id,"
+            " txn_device, txn_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (stream_id, new.event_id, snapshot.room_id, etype, state_key, sender,
+             pdu["origin_server_ts"], pdu["depth"], orjson.dumps(pdu), prev_state_id,
+             relates_to, rel_type, thread, txn_device, txn_id),
+        )
+        if new.txn:
+            cur.execute(
+                "INSERT INTO event_txns (user_id, device_id, txn_id, event_id) VALUES (?, ?, ?, ?)",
+                (*new.txn, new.event_id),
+            )
+        if new.redaction_target:
+            cur.execute(
+                "UPDATE events SET redacted_by = ? WHERE event_id = ? AND room_id = ?"
+                " AND redacted_by IS NULL",
+                (new.event_id, new.redaction_target, snapshot.room_id),
+            )
+        changes: list[tuple[str, str]] = []
+        if key is not None:
+            cur.execute(
+                "INSERT INTO current_state (room_id, type, state_key, event_id) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_id = excluded.event_id",
+                (snapshot.room_id, etype, state_key, new.event_id),
+            )
+            snapshot.state[key] = pdu
+            snapshot.state_ids[key] = new.event_id
+            if etype == "m.room.member":
+                membership = str(pdu["content"].get("membership"))
+                cur.execute(
+                    "INSERT INTO room_members (room_id, user_id, membership, event_id, stream_id)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (room_id, user_id) DO UPDATE SET"
+                    " membership = excluded.membership, event_id = excluded.event_id,"
+                    " stream_id = excluded.stream_id, forgotten = 0",
+                    (snapshot.room_id, state_key, membership, new.event_id, stream_id),
+                )
+                changes.append((str(state_key), membership))
+        snapshot.latest_event_id = new.event_id
+        snapshot.depth = int(pdu["depth"])
+        return snapshot, Persisted(new.event_id, stream_id, snapshot.room_id, pdu, changes)
+
+    async def forget(self, room_id: str, user_id: str) -> None:
+        await self._db.write(lambda cur: cur.execute(
+            "UPDATE room_members SET forgotten = 1 WHERE room_id = ? AND user_id = ?",
+            (room_id, user_id)))
+
+    async def set_public(self, room_id: str, public: bool) -> None:
+        await self._db.write(lambda cur: cur.execute(
+            "UPDATE rooms SET is_public = ? WHERE room_id = ?", (int(public), room_id)))
+
+    # -- snapshots (current state) --------------------------------------------------
+
+    def _remember(self, snapshot: RoomSnapshot) -> None:
+        self._snapshots[snapshot.room_id] = snapshot
+        self._snapshots.move_to_end(snapshot.room_id)
+        while len(self._snapshots) > self._cache_rooms:
+            self._snapshots.popitem(last=False)
+
+    def _load_snapshot(self, cur: Cursor, room_id: str) -> RoomSnapshot | None:
+        cached = self._snapshots.get(room_id)
+        if cached is not None:
+            return cached
+        version = self._version(cur, room_id)
+        if version is None:
+            return None
+        rows = cur.execute(
+            "SELECT cs.type, cs.state_key, cs.event_id, e.json FROM current_state cs"
+            " JOIN events e ON e.event_id = cs.event_id WHERE cs.room_id = ?",
+            (room_id,),
+        ).fetchall()
+        state = {(r[0], r[1]): orjson.loads(r[3]) for r in rows}
+        state_ids = {(r[0], r[1]): r[2] for r in rows}
+        last = cur.execute(
+            "SELECT event_id, depth FROM events WHERE room_id = ? ORDER BY stream_id DESC LIMIT 1",
+            (room_id,),
+        ).fetchone()
+        snapshot = RoomSnapshot(room_id, version, state, state_ids, last[0] if last else None,
+                                last[1] if last else 0, state_ids.get(("m.room.create", ""), ""))
+        self._remember(snapshot)
+        return snapshot
+
+    def _version(self, cur: Cursor, room_id: str) -> RoomVersion | None:
+        version = self._versions.get(room_id)
+        if version is None:
+            row = cur.execute("SELECT room_version FROM rooms WHERE room_id = ?", (room_id,)).fetchone()
+            if row is None:
+                return None
+            version = self._versions[room_id] = KNOWN_ROOM_VERSIONS[row[0]]
+        return version
+
+    async def snapshot(self, room_id: str) -> RoomSnapshot | None:
+        return await self._db.read(lambda cur: self._load_snapshot(cur, room_id))
+
+    async def room_version(self, room_id: str) -> RoomVersion | None:
+        return await self._db.read(lambda cur: self._version(cur, room_id))
+
+    # -- reading events --------------------------------------------------------------
+
+    async def get_event(self, event_id: str) -> StoredEvent | None:
+        row = await self._db.read(lambda cur: cur.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE event_id = ?", (event_id,)).fetchone())
+        return _row_to_event(row) if row else None
+
+    async def get_events(self, event_ids: Iterable[str]) -> dict[str, StoredEvent]:
+        ids = list(dict.fromkeys(event_ids))
+        if not ids:
+            return {}
+
+        def txn(cur: Cursor) -> dict[str, StoredEvent]:
+            out: dict[str, StoredEvent] = {}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in cur.execute(
+                        f"SELECT {_COLUMNS} FROM events WHERE event_id IN ({marks})", chunk):
+                    event = _row_to_event(row)
+                    out[event.event_id] = event
+            return out
+
+        return await self._db.read(txn)
+
+    async def txn_event(self, user_id: str, device_id: str, txn_id: str) -> str | None:
+        row = await self._db.read(lambda cur: cur.execute(
+            "SELECT event_id FROM event_txns WHERE user_id = ? AND device_id = ? AND txn_id = ?",
+            (user_id, device_id, txn_id)).fetchone())
+        return row[0] if row else None
+
+    async def room_events(self, room_id: str, *, after: int | None = None,
+                          upto: int | None = None, backwards: bool = False,
+                          limit: int = 10, where: str = "", args: tuple[Any, ...] = ()
+                          ) -> list[StoredEvent]:
+        """Events of a room with after < stream_id <= upto, oldest first unless
+        backwards (then newest first). `where` adds SQL conditions (filters)."""
+        clauses = ["room_id = ?"]
+        params: list[Any] = [room_id]
+        if after is not None:
+            clauses.append("stream_id > ?")
+            params.append(after)
+        if upto is not None:
+            clauses.append("stream_id <= ?")
+            params.append(upto)
+        if where:
+            clauses.append(where)
+            params.extend(args)
+        order = "DESC" if backwards else "ASC"
+        sql = (f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(clauses)}"
+               f" ORDER BY stream_id {order} LIMIT ?")
+        params.append(limit)
+        rows = await self._db.read(lambda cur: cur.execute(sql, params).fetchall())
+        return [_row_to_event(r) for r in rows]
+
+    async def state_at(self, room_id: str, upto: int, types: Iterable[str] | None = None
+                       ) -> dict[StateKey, StoredEvent]:
+        """The room's state after every event with stream_id <= upto."""
+        type_list = list(types) if types is not None else None
+
+        def txn(cur: Cursor) -> dict[StateKey, StoredEvent]:
+            sql = (f"SELECT {_COLUMNS} FROM events WHERE stream_id IN ("
+                   " SELECT MAX(stream_id) FROM events WHERE room_id = ? AND state_key IS NOT NULL"
+                   " AND stream_id <= ?")
+            params: list[Any] = [room_id, upto]
+            if type_list is not None:
+                sql += f" AND type IN ({','.join('?' * len(type_list))})"
+                params.extend(type_list)
+            sql += " GROUP BY type, state_key)"
+            out: dict[StateKey, StoredEvent] = {}
+            for row in cur.execute(sql, params):
+                event = _row_to_event(row)
+                out[(event.type, event.state_key or "")] = event
+            return out
+
+        return await self._db.read(txn)
+
+    async def state_event_at(self, room_id: str, etype: str, state_key: str, upto: int
+                             ) -> StoredEvent | None:
+        row = await self._db.read(lambda cur: cur.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE room_id = ? AND type = ? AND state_key = ?"
+            " AND stream_id <= ? ORDER BY stream_id DESC LIMIT 1",
+            (room_id, etype, state_key, upto)).fetchone())
+        return _row_to_event(row) if row else None
+
+    async def current_state_events(self, room_id: str) -> dict[StateKey, StoredEvent]:
+        def txn(cur: Cursor) -> dict[StateKey, StoredEvent]:
+            rows = cur.execute(
+                f"SELECT {', '.join('e.' + c.strip() for c in _COLUMNS.split(','))}"
+                " FROM current_state cs JOIN events e ON e.event_id = cs.event_id"
+                " WHERE cs.room_id = ?", (room_id,)).fetchall()
+            return {(r.type, r.state_key or ""): r for r in map(_row_to_event, rows)}
+
+        return await self._db.read(txn)
+
+    # -- memberships ---------------------------------------------------------------------
+
+    async def rooms_for_user(self, user_id: str, memberships: Iterable[str]
+                             ) -> list[tuple[str, str, int]]:
+        """(room_id, membership, stream_id of that membership) for the user."""
+        wanted = list(memberships)
+        marks = ",".join("?" * len(wanted))
+        rows = await self._db.read(lambda cur: cur.execute(
+            f"SELECT room_id, membership, stream_id FROM room_members WHERE user_id = ?"
+            f" AND membership IN ({marks}) AND forgotten = 0", (user_id, *wanted)).fetchall())
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def membership(self, room_id: str, user_id: str) -> tuple[str, int, bool] | None:
+        """(membership, stream_id, forgotten) of the user's current member event."""
+        row = await self._db.read(lambda cur: cur.execute(
+            "SELECT membership, stream_id, forgotten FROM room_members"
+            " WHERE room_id = ? AND user_id = ?", (room_id, user_id)).fetchone())
+        return (row[0], row[1], bool(row[2])) if row else None
+
+    async def members(self, room_id: str, memberships: Iterable[str] = ("join",)) -> list[str]:
+        wanted = list(memberships)
+        marks = ",".join("?" * len(wanted))
+        rows = await self._db.read(lambda cur: cur.execute(
+            f"SELECT user_id FROM room_members WHERE room_id = ? AND membership IN ({marks})",
+            (room_id, *wanted)).fetchall())
+        return [r[0] for r in rows]
+
+    async def membership_history(self, room_id: str, user_id: str) -> list[tuple[int, str]]:
+        """Every membership the user had in the room: (stream_id, membership)."""
+        rows = await self._db.read(lambda cur: cur.execute(
+            "SELECT stream_id, json FROM events WHERE type = 'm.room.member' AND state_key = ?"
+            " AND room_id = ? ORDER BY stream_id", (user_id, room_id)).fetchall())
+        return [(r[0], str(orjson.loads(r[1])["content"].get("membership"))) for r in rows]
+
+    async def membership_changes_since(self, user_id: str, since: int, upto: int
+                                       ) -> list[tuple[str, str, int]]:
+        """(room_id, membership, stream_id) of the user's member events in (since, upto]."""
+        rows = await self._db.read(lambda cur: cur.execute(
+            "SELECT room_id, json, stream_id FROM events WHERE type = 'm.room.member'"
+            " AND state_key = ? AND stream_id > ? AND stream_id <= ? ORDER BY stream_id",
+            (user_id, since, upto)).fetchall())
+        return [(r[0], str(orjson.loads(r[1])["content"].get("membership")), r[2]) for r in rows]
+
+    async def state_history(self, room_id: str, etype: str, state_key: str = ""
+                            ) -> list[tuple[int, dict[str, Any]]]:
+        rows = await self._db.read(lambda cur: cur.execute(
+            "SELECT stream_id, json FROM events WHERE room_id = ? AND type = ? AND state_key = ?"
+            " ORDER BY stream_id", (room_id, etype, state_key)).fetchall())
+        return [(r[0], orjson.loads(r[1]).get("content") or {}) for r in rows]
+
+    async def shares_room(self, user_a: str, user_b: str) -> bool:
+        row = await self._db.read(lambda cur: cur.execute(
+            "SELECT 1 FROM room_members a JOIN room_members b ON a.room_id = b.room_id"
+            " WHERE a.user_id = ? AND b.user_id = ? AND a.membership = 'join'"
+            " AND b.membership = 'join' LIMIT 1", (user_a, user_b)).fetchone())
+        return row is not None
+
+    # -- change positions -------------------------------------------------------------------
+
+    async def room_position(self, room_id: str) -> int:
+        if not self._positions_loaded:
+            def txn(cur: Cursor) -> None:
+                for rid, pos in cur.execute(
+                        "SELECT room_id, MAX(stream_id) FROM events GROUP BY room_id"):
+                    self._room_positions.setdefault(rid, pos)
+            await self._db.read(txn)
+            self._positions_loaded = True
+        return self._room_positions.get(room_id, 0)
+
+    async def relations(self, event_id: str, rel_type: str | None, after: int | None,
+                        upto: int | None, backwards: bool, limit: int) -> list[StoredEvent]:
+        clauses = ["relates_to = ?"]
+        params: list[Any] = [event_id]
+        if rel_type:
+            clauses.append("rel_type = ?")
+            params.append(rel_type)
+        if after is not None:
+            clauses.append("stream_id > ?")
+            params.append(after)
+        if upto is not None:
+            clauses.append("stream_id <= ?")
+            params.append(upto)
+        order = "DESC" if backwards else "ASC"
+        params.append(limit)
+        rows = await self._db.read(lambda cur: cur.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(clauses)}"
+            f" ORDER BY stream_id {order} LIMIT ?", params).fetchall())
+        return [_row_to_event(r) for r in rows]
+
+    async def public_rooms(self) -> list[str]:
+        rows = await self._db.read(lambda cur: cur.execute(
+            "SELECT room_id FROM rooms WHERE is_public = 1 ORDER BY created_ts").fetchall())
+        return [r[0] for r in rows]
+
+    async def is_public(self, room_id: str) -> bool:
+        row = await self._db.read(lambda cur: cur.execute(
+            "SELECT is_public FROM rooms WHERE room_id = ?", (room_id,)).fetchone())
+        return bool(row and row[0])
