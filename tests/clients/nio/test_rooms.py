@@ -1,0 +1,311 @@
+"""Rooms through matrix-nio against a real `kith serve`.
+
+Spec: client-server-api "Creation" (createRoom), "Room membership",
+"Syncing", "Getting events for a room" (/messages), "Leaving rooms".
+"""
+
+from __future__ import annotations
+
+from nio import (
+    JoinedMembersResponse,
+    JoinedRoomsResponse,
+    JoinError,
+    JoinResponse,
+    MessageDirection,
+    RoomBanResponse,
+    RoomCreateResponse,
+    RoomForgetError,
+    RoomForgetResponse,
+    RoomGetStateEventError,
+    RoomGetStateEventResponse,
+    RoomGetStateResponse,
+    RoomInviteError,
+    RoomInviteResponse,
+    RoomKickResponse,
+    RoomLeaveResponse,
+    RoomMessagesError,
+    RoomMessagesResponse,
+    RoomPreset,
+    RoomUnbanResponse,
+)
+
+from nio_helpers import (
+    Clients,
+    bodies,
+    bodies_seen,
+    catch_up,
+    errcode,
+    expect,
+    http_status,
+    invited_to,
+    left,
+    membership_of,
+    raw,
+    say,
+    shared_room,
+    sync,
+    sync_until,
+    timeline,
+)
+
+
+async def test_create_room_invite_and_join(clients: Clients) -> None:
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    await catch_up(bob)
+
+    created = await alice.room_create(name="Tea party", topic="Mad hatters only",
+                                      preset=RoomPreset.private_chat, invite=[bob.user_id], is_direct=True)
+    room_id = expect(created, RoomCreateResponse).room_id
+    assert room_id.startswith("!")
+
+    # The preset and the name/topic parameters become room state.
+    async def state(event_type: str, state_key: str = "") -> dict:
+        response = await alice.room_get_state_event(room_id, event_type, state_key)
+        return expect(response, RoomGetStateEventResponse).content
+
+    assert (await state("m.room.name"))["name"] == "Tea party"
+    assert (await state("m.room.topic"))["topic"] == "Mad hatters only"
+    assert (await state("m.room.join_rules"))["join_rule"] == "invite"
+    assert (await state("m.room.history_visibility"))["history_visibility"] == "shared"
+    assert (await state("m.room.guest_access"))["guest_access"] == "can_join"
+    assert (await state("m.room.member", alice.user_id))["membership"] == "join"
+    # is_direct is set on the invite member event of every invitee.
+    invite = await state("m.room.member", bob.user_id)
+    assert invite["membership"] == "invite" and invite["is_direct"] is True
+
+    # Bob sees the invite in rooms.invite, with stripped state describing the room.
+    seen = await sync_until(bob, invited_to(room_id))
+    invite_state = next(r.rooms.invite[room_id] for r in seen if room_id in r.rooms.invite).invite_state
+    stripped = {(raw(e)["type"], raw(e).get("state_key")): raw(e) for e in invite_state}
+    assert ("m.room.create", "") in stripped  # required since v1.16
+    assert stripped[("m.room.name", "")]["content"]["name"] == "Tea party"
+    for event in stripped.values():
+        assert set(event) <= {"type", "state_key", "content", "sender"}, event
+    assert bob.rooms[room_id].name == "Tea party"  # nio built the room from the stripped state
+
+    expect(await bob.join(room_id), JoinResponse)
+    assert room_id in expect(await bob.joined_rooms(), JoinedRoomsResponse).rooms
+    members = expect(await alice.joined_members(room_id), JoinedMembersResponse).members
+    assert {m.user_id for m in members} == {alice.user_id, bob.user_id}
+
+    # Bob's next sync moves the room to rooms.join, with his own join in the timeline.
+    seen = await sync_until(bob, lambda s: any(room_id in r.rooms.join for r in s))
+    assert membership_of(timeline(seen, room_id), bob.user_id)[-1] == "join"
+
+
+async def test_messages_reach_both_sides_in_order(clients: Clients) -> None:
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    room_id = await shared_room(alice, bob, name="chat")
+    await catch_up(alice, bob)
+
+    conversation = [(alice, "hi bob"), (bob, "hi alice"), (alice, "how are you?"),
+                    (bob, "fine, thanks"), (bob, "and you?"), (alice, "great")]
+    sent_ids = [await say(who, room_id, text) for who, text in conversation]
+    texts = [text for _, text in conversation]
+
+    for client in (alice, bob):
+        events = timeline(await sync_until(client, bodies_seen(room_id, texts)), room_id)
+        messages = [e for e in events if raw(e)["type"] == "m.room.message"]
+        assert bodies(messages) == texts, f"{client.user_id} saw {bodies(messages)}"
+        assert [raw(e)["event_id"] for e in messages] == sent_ids
+        assert [raw(e)["sender"] for e in messages] == [who.user_id for who, _ in conversation]
+        # Incremental syncs never repeat an event.
+        ids = [raw(e)["event_id"] for e in events]
+        assert len(ids) == len(set(ids))
+
+
+async def test_messages_pagination_backwards_and_forwards(clients: Clients) -> None:
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    room_id = await shared_room(alice, bob)
+    await catch_up(alice)
+    before = alice.next_batch
+    sent = [f"message {i}" for i in range(23)]
+    for text in sent:
+        await say(alice, room_id, text)
+    await sync_until(alice, bodies_seen(room_id, sent[-1:]))
+    after = alice.next_batch
+
+    # Backwards from "now" with limit 5: newest first, five events per page,
+    # until all 23 messages have been seen.
+    backwards: list[str] = []
+    token = after
+    for _ in range(10):
+        page = expect(await bob.room_messages(room_id, start=token, direction=MessageDirection.back,
+                                              limit=5), RoomMessagesResponse)
+        assert 0 < len(page.chunk) <= 5
+        backwards += bodies(page.chunk)
+        if len(backwards) >= len(sent):
+            break
+        assert page.end, "pagination stopped before the start of the messages"
+        token = page.end
+    assert backwards[:23] == list(reversed(sent))
+
+    # Forwards from a sync token taken before the first message: oldest first,
+    # in pages of exactly 5, 5, 5, 5, 3 messages.
+    forwards: list[list[str]] = []
+    token = before
+    for _ in range(10):
+        page = expect(await bob.room_messages(room_id, start=token, direction=MessageDirection.front,
+                                              limit=5), RoomMessagesResponse)
+        assert len(page.chunk) <= 5
+        if not page.chunk:
+            break
+        forwards.append(bodies(page.chunk))
+        if not page.end:
+            break
+        token = page.end
+    assert forwards == [sent[0:5], sent[5:10], sent[10:15], sent[15:20], sent[20:23]]
+
+
+async def test_room_state(clients: Clients) -> None:
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    room_id = await shared_room(alice, bob, name="State room", topic="about state")
+
+    state = expect(await bob.room_get_state(room_id), RoomGetStateResponse).events
+    by_key = {(e["type"], e["state_key"]): e for e in state}
+    for key in [("m.room.create", ""), ("m.room.power_levels", ""), ("m.room.join_rules", ""),
+                ("m.room.history_visibility", ""), ("m.room.name", ""), ("m.room.topic", ""),
+                ("m.room.member", alice.user_id), ("m.room.member", bob.user_id)]:
+        assert key in by_key, f"{key} missing from /state"
+    assert len(by_key) == len(state), "each (type, state_key) appears once in /state"
+    assert by_key[("m.room.name", "")]["content"] == {"name": "State room"}
+    assert by_key[("m.room.member", bob.user_id)]["content"]["membership"] == "join"
+    assert by_key[("m.room.create", "")]["sender"] == alice.user_id
+    for event in state:
+        assert event["room_id"] == room_id and event["event_id"].startswith("$")
+
+    topic = expect(await bob.room_get_state_event(room_id, "m.room.topic"), RoomGetStateEventResponse)
+    assert topic.content["topic"] == "about state"
+
+    missing = await bob.room_get_state_event(room_id, "m.room.avatar")
+    assert isinstance(missing, RoomGetStateEventError)
+    assert (errcode(missing), http_status(missing)) == ("M_NOT_FOUND", 404)
+
+
+async def test_kick(clients: Clients) -> None:
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    room_id = await shared_room(alice, bob)
+    await catch_up(alice, bob)
+
+    expect(await alice.room_kick(room_id, bob.user_id, reason="too loud"), RoomKickResponse)
+
+    # Bob's sync moves the room to rooms.leave with the kick in its timeline.
+    seen = await sync_until(bob, left(room_id))
+    kick = [raw(e) for r in seen if room_id in r.rooms.leave for e in r.rooms.leave[room_id].timeline.events
+            if raw(e)["type"] == "m.room.member" and raw(e)["state_key"] == bob.user_id]
+    assert kick and kick[-1]["content"]["membership"] == "leave"
+    assert kick[-1]["sender"] == alice.user_id and kick[-1]["content"].get("reason") == "too loud"
+    # Alice sees the same membership change.
+    seen = await sync_until(alice, lambda s: "leave" in membership_of(timeline(s, room_id), bob.user_id))
+
+    members = expect(await alice.joined_members(room_id), JoinedMembersResponse).members
+    assert [m.user_id for m in members] == [alice.user_id]
+    assert room_id not in expect(await bob.joined_rooms(), JoinedRoomsResponse).rooms
+    # The room is invite-only, so Bob cannot simply rejoin...
+    response = await bob.join(room_id)
+    assert isinstance(response, JoinError) and errcode(response) == "M_FORBIDDEN"
+    # ...but can after a new invite.
+    expect(await alice.room_invite(room_id, bob.user_id), RoomInviteResponse)
+    expect(await bob.join(room_id), JoinResponse)
+
+
+async def test_ban_and_unban(clients: Clients) -> None:
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    room_id = await shared_room(alice, bob)
+    await catch_up(alice, bob)
+
+    expect(await alice.room_ban(room_id, bob.user_id, reason="spam"), RoomBanResponse)
+    seen = await sync_until(bob, left(room_id))
+    ban = [raw(e) for r in seen if room_id in r.rooms.leave for e in r.rooms.leave[room_id].timeline.events
+           if raw(e)["type"] == "m.room.member" and raw(e)["state_key"] == bob.user_id]
+    assert ban and ban[-1]["content"]["membership"] == "ban" and ban[-1]["content"].get("reason") == "spam"
+    await sync_until(alice, lambda s: "ban" in membership_of(timeline(s, room_id), bob.user_id))
+
+    # A banned user can neither join nor be invited.
+    response = await bob.join(room_id)
+    assert isinstance(response, JoinError) and errcode(response) == "M_FORBIDDEN"
+    response = await alice.room_invite(room_id, bob.user_id)
+    assert isinstance(response, RoomInviteError) and errcode(response) == "M_FORBIDDEN"
+    member = expect(await alice.room_get_state_event(room_id, "m.room.member", bob.user_id),
+                    RoomGetStateEventResponse)
+    assert member.content["membership"] == "ban"
+
+    # Unbanning sets the membership to leave; then an invite lets Bob back in.
+    expect(await alice.room_unban(room_id, bob.user_id), RoomUnbanResponse)
+    member = expect(await alice.room_get_state_event(room_id, "m.room.member", bob.user_id),
+                    RoomGetStateEventResponse)
+    assert member.content["membership"] == "leave"
+    await sync_until(alice, lambda s: "leave" in membership_of(timeline(s, room_id), bob.user_id))
+    response = await bob.join(room_id)
+    assert isinstance(response, JoinError) and errcode(response) == "M_FORBIDDEN"  # still invite-only
+    expect(await alice.room_invite(room_id, bob.user_id), RoomInviteResponse)
+    expect(await bob.join(room_id), JoinResponse)
+    members = expect(await alice.joined_members(room_id), JoinedMembersResponse).members
+    assert {m.user_id for m in members} == {alice.user_id, bob.user_id}
+
+
+async def test_leave_then_forget(clients: Clients) -> None:
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    room_id = await shared_room(alice, bob)
+    await say(alice, room_id, "before bob leaves")
+    await catch_up(bob)
+
+    # Forgetting a room you are still in is refused.
+    response = await bob.room_forget(room_id)
+    assert isinstance(response, RoomForgetError)
+    assert (errcode(response), http_status(response)) == ("M_UNKNOWN", 400)
+
+    expect(await bob.room_leave(room_id), RoomLeaveResponse)
+    await sync_until(bob, left(room_id))
+    assert room_id not in expect(await bob.joined_rooms(), JoinedRoomsResponse).rooms
+    members = expect(await alice.joined_members(room_id), JoinedMembersResponse).members
+    assert [m.user_id for m in members] == [alice.user_id]
+
+    # A left room still shows up in an initial sync that asks for left rooms,
+    # and its history stays readable.
+    include_leave = {"room": {"include_leave": True}}
+    fresh = await sync(clients.restore(bob.user_id, bob.device_id, bob.access_token), sync_filter=include_leave)
+    assert room_id in fresh.rooms.leave
+    history = expect(await bob.room_messages(room_id, start=bob.next_batch, limit=20), RoomMessagesResponse)
+    assert "before bob leaves" in bodies(history.chunk)
+
+    expect(await bob.room_forget(room_id), RoomForgetResponse)
+    assert room_id not in bob.rooms  # nio drops it locally
+
+    # Forgotten rooms never appear in /sync again, and history is gone.
+    fresh = await sync(clients.restore(bob.user_id, bob.device_id, bob.access_token), sync_filter=include_leave)
+    assert room_id not in fresh.rooms.leave and room_id not in fresh.rooms.join
+    await say(alice, room_id, "after bob forgot")
+    later = await sync(bob)
+    assert room_id not in later.rooms.leave and room_id not in later.rooms.join
+    response = await bob.room_messages(room_id, start=bob.next_batch, limit=20)
+    assert isinstance(response, RoomMessagesError) and http_status(response) == 403
+
+
+async def test_joined_rooms_and_members(clients: Clients) -> None:
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    carol = await clients.register("carol")
+    first = await shared_room(alice, bob)
+    second = await shared_room(alice, carol)
+    invited_only = expect(await alice.room_create(invite=[bob.user_id]), RoomCreateResponse).room_id
+
+    assert set(expect(await alice.joined_rooms(), JoinedRoomsResponse).rooms) >= {first, second, invited_only}
+    bobs = set(expect(await bob.joined_rooms(), JoinedRoomsResponse).rooms)
+    assert first in bobs and second not in bobs and invited_only not in bobs  # invites are not joins
+
+    members = expect(await carol.joined_members(second), JoinedMembersResponse).members
+    assert {m.user_id for m in members} == {alice.user_id, carol.user_id}
+    members = expect(await alice.joined_members(invited_only), JoinedMembersResponse).members
+    assert [m.user_id for m in members] == [alice.user_id]  # bob is only invited
+
+    # Someone outside the room may not list its members.
+    response = await carol.joined_members(first)
+    assert http_status(response) == 403 and errcode(response) == "M_FORBIDDEN"
