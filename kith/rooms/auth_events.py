@@ -8,11 +8,11 @@ current state ("..., if any").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kith.events.room_versions import RoomVersion
-from kith.rooms.auth_common import CREATE, JOIN_RULES, POWER_LEVELS, StateKey
+from kith.rooms.auth_common import CREATE, JOIN_RULES, POWER_LEVELS, Event, StateKey
 
 
 def auth_event_keys(
@@ -73,3 +73,24 @@ def auth_event_keys(
         if isinstance(authoriser, str):
             add(("m.room.member", authoriser))
     return keys
+
+
+def state_from_auth_events(
+    auth_events: Iterable[Event], create_event: Event | None = None
+) -> dict[StateKey, Event]:
+    """The state map to check an event "based on the event's auth events"
+    (server-server-api, checks on receipt of a PDU, step 4).
+
+    In version 12 the create event is not among the auth events; pass it as
+    `create_event` (the event whose ID the room ID is). Entries without a
+    string type and state_key are skipped; `check_auth(..., auth_events=...)`
+    rejects such lists under rule 2.2 [v12: 3.2] anyway.
+    """
+    state: dict[StateKey, Event] = {}
+    if create_event is not None:
+        state[CREATE] = create_event
+    for event in auth_events:
+        event_type, state_key = event.get("type"), event.get("state_key")
+        if isinstance(event_type, str) and isinstance(state_key, str):
+            state[(event_type, state_key)] = event
+    return state
