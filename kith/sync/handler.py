@@ -1,0 +1,154 @@
+"""GET /sync (spec: sync.yaml, client-server-api "Syncing").
+
+One pass computes the response for (since, now]; if it is empty and the client
+asked to wait, the request sleeps on the notifier until something arrives for
+this user and computes again. An incremental sync looks only at rooms whose
+latest position moved past `since` (an in-memory lookup per room) and at the
+user's own streams, so its cost follows what changed for the user.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from kith.http.types import Requester
+from kith.store.database import Database
+from kith.store.events import EventStore
+from kith.sync.filters import SyncFilter, room_allowed
+from kith.sync.notifier import Notifier
+from kith.sync.room_sections import RoomSections
+from kith.sync.sources import AccountDataSource, ExtensionSource, ReceiptSource, TypingSource
+from kith.sync.tokens import SyncToken
+from kith.sync.unread import UnreadCounter
+
+MAX_TIMEOUT_MS = 60_000
+
+
+class SyncHandler:
+    def __init__(self, db: Database, events: EventStore, sections: RoomSections,
+                 notifier: Notifier, unread: UnreadCounter | None = None,
+                 account_data: AccountDataSource | None = None,
+                 receipts: ReceiptSource | None = None, typing: TypingSource | None = None,
+                 extensions: list[ExtensionSource] | None = None) -> None:
+        self._db = db
+        self._events = events
+        self._sections = sections
+        self._notifier = notifier
+        self._unread = unread
+        self._account_data = account_data
+        self._receipts = receipts
+        self._typing = typing
+        self.extensions = extensions or []
+
+    async def sync(self, requester: Requester, since: SyncToken | None, timeout_ms: int,
+                   full_state: bool, sync_filter: SyncFilter) -> dict[str, Any]:
+        deadline = time.monotonic() + min(timeout_ms, MAX_TIMEOUT_MS) / 1000
+        while True:
+            seen = self._notifier.version(requester.user_id)
+            response, has_news = await self._compute(requester, since, full_state, sync_filter)
+            remaining = deadline - time.monotonic()
+            if has_news or since is None or full_state or remaining <= 0 or self._notifier.closing:
+                return response
+            await self._notifier.wait(requester.user_id, seen, remaining)
+            if self._notifier.closing:
+                return response
+
+    async def _compute(self, requester: Requester, since: SyncToken | None, full_state: bool,
+                       sync_filter: SyncFilter) -> tuple[dict[str, Any], bool]:
+        user_id = requester.user_id
+        upto = self._db.current_stream_id
+        since_pos = min(since.pos, upto) if since else None
+        typing_serial = self._typing.serial if self._typing else 0
+        next_token = SyncToken(upto, typing_serial)
+        rooms: dict[str, dict[str, Any]] = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
+        response: dict[str, Any] = {"next_batch": next_token.encode(), "rooms": rooms}
+        news = False
+
+        global_data: list[dict[str, Any]] = []
+        room_data: dict[str, list[dict[str, Any]]] = {}
+        if self._account_data is not None:
+            global_data, room_data = await self._account_data.changed_since(user_id, since_pos, upto)
+        response["account_data"] = {"events": global_data}
+        response["presence"] = {"events": []}
+        news = news or bool(global_data)
+
+        typing_rooms: set[str] = set()
+        if self._typing is not None:
+            typing_rooms = self._typing.changed_rooms(since.typing if since else 0)
+
+        memberships = await self._events.rooms_for_user(
+            user_id, ["join", "invite", "leave", "ban", "knock"])
+        changed_membership: dict[str, int] = {}
+        if since_pos is not None:
+            for room_id, _, pos in await self._events.membership_changes_since(user_id, since_pos, upto):
+                changed_membership[room_id] = pos
+
+        room_filter = sync_filter.room
+        joined_ids = []
+        for room_id, membership, member_pos in memberships:
+            if not room_allowed(room_filter, room_id):
+                continue
+            if member_pos > upto:
+                continue  # committed after we read `upto`: next sync
+            if membership == "join":
+                joined_ids.append(room_id)
+            elif membership == "invite":
+                if since_pos is None or room_id in changed_membership:
+                    rooms["invite"][room_id] = await self._sections.invite(room_id, user_id, requester)
+            elif membership == "knock":
+                if since_pos is None or room_id in changed_membership:
+                    rooms["knock"][room_id] = await self._sections.knock(room_id, user_id)
+            elif membership in ("leave", "ban"):
+                newly_left = since_pos is not None and room_id in changed_membership
+                if newly_left or (since_pos is None and room_filter.include_leave):
+                    rooms["leave"][room_id] = await self._sections.left(
+                        room_id, requester, since_pos, member_pos, sync_filter)
+
+        receipts: dict[str, dict[str, Any]] = {}
+        if self._receipts is not None and joined_ids:
+            receipts = await self._receipts.for_rooms(joined_ids, since_pos, upto, user_id)
+
+        for room_id in joined_ids:
+            newly_joined = room_id in changed_membership
+            full = since_pos is None or full_state or newly_joined
+            moved = await self._events.room_position(room_id) > (since_pos or 0)
+            ephemeral: list[dict[str, Any]] = []
+            if room_id in typing_rooms and self._typing is not None:
+                ephemeral.append(self._typing.event_for(room_id))
+            if room_id in receipts:
+                ephemeral.append(receipts[room_id])
+            room_account_data = room_data.get(room_id, [])
+            if not (full or moved or ephemeral or room_account_data):
+                continue
+            section: dict[str, Any] = {}
+            if full or moved:
+                section, slice_ = await self._sections.joined(
+                    room_id, requester, since_pos, upto, full, sync_filter)
+                snapshot = await self._events.snapshot(room_id)
+                if snapshot is not None:
+                    section["summary"] = await self._sections.summary(snapshot, user_id)
+                    if self._unread is not None:
+                        counts = await self._unread.counts(room_id, user_id, snapshot, upto)
+                        per_thread = room_filter.timeline.unread_thread_notifications
+                        if per_thread:
+                            section["unread_thread_notifications"] = counts.threads_json()
+                        else:
+                            for n, h in counts.threads.values():
+                                counts.notifications += n
+                                counts.highlights += h
+                        section["unread_notifications"] = counts.room_json()
+                if slice_.events or full:
+                    news = True
+            section["ephemeral"] = {"events": ephemeral}
+            section["account_data"] = {"events": room_account_data}
+            if ephemeral or room_account_data:
+                news = True
+            rooms["join"][room_id] = section
+
+        if rooms["invite"] or rooms["leave"] or rooms["knock"]:
+            news = True
+        for extension in self.extensions:
+            if await extension.add_to_sync(user_id, requester.device_id, since_pos, upto, response):
+                news = True
+        return response, news

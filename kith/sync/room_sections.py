@@ -1,0 +1,172 @@
+"""The per-room parts of a /sync response (spec: sync.yaml, "Syncing").
+
+join: state before the timeline, timeline (limited + prev_batch), ephemeral,
+account_data, summary, unread counts. invite: stripped invite_state.
+leave: state and timeline up to the moment the user left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kith.http.types import Requester
+from kith.rooms.serialize import EventSerializer
+from kith.rooms.visibility import VisibilityFilter
+from kith.store.events import EventStore, RoomSnapshot, StoredEvent
+from kith.sync.filters import RoomEventFilter, SyncFilter, event_allowed
+from kith.sync.tokens import pagination_token
+
+# Spec "Stripped state": what an invited user may see of the room.
+STRIPPED_TYPES = ("m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
+                  "m.room.canonical_alias", "m.room.encryption", "m.room.topic")
+MAX_TIMELINE_SCAN = 5
+
+
+@dataclass(slots=True)
+class TimelineSlice:
+    events: list[StoredEvent]
+    limited: bool
+    start: int  # events in the timeline have stream_id > start
+
+
+def _as_filterable(event: StoredEvent) -> dict[str, Any]:
+    return {"type": event.type, "sender": event.sender, "content": event.content}
+
+
+class RoomSections:
+    def __init__(self, events: EventStore, serializer: EventSerializer,
+                 visibility: VisibilityFilter) -> None:
+        self._events = events
+        self._serializer = serializer
+        self._visibility = visibility
+
+    async def timeline(self, room_id: str, user_id: str, after: int | None, upto: int,
+                       timeline_filter: RoomEventFilter, limit: int) -> TimelineSlice:
+        """The newest `limit` visible, filtered events in (after, upto]."""
+        chosen: list[StoredEvent] = []
+        pos = upto
+        limited = False
+        batch = limit + 1
+        memberships, visibility = await self._visibility.timelines(room_id, user_id)
+        from kith.rooms.visibility import visible
+
+        for _ in range(MAX_TIMELINE_SCAN):
+            rows = await self._events.room_events(room_id, after=after, upto=pos,
+                                                  backwards=True, limit=batch)
+            for event in rows:
+                pos = event.stream_id - 1
+                if not visible(event, user_id, memberships, visibility):
+                    continue
+                if not event_allowed(timeline_filter, _as_filterable(event), room_id):
+                    continue
+                if len(chosen) == limit:
+                    limited = True
+                    break
+                chosen.append(event)
+            if limited or len(rows) < batch:
+                break
+        else:
+            limited = True
+        chosen.reverse()
+        start = chosen[0].stream_id - 1 if chosen else upto
+        if limited and not chosen:
+            start = upto
+        return TimelineSlice(chosen, limited, start)
+
+    async def state_for(self, room_id: str, full: bool, since: int | None, slice_: TimelineSlice,
+                        state_filter: RoomEventFilter, lazy_for: set[str] | None,
+                        ) -> list[StoredEvent]:
+        """State at the start of the timeline: all of it when `full`, otherwise
+        what changed between `since` and the timeline's start."""
+        state = await self._events.state_at(room_id, slice_.start)
+        if not full and since is not None:
+            state = {k: e for k, e in state.items() if e.stream_id > since}
+        chosen = []
+        for (etype, key), event in state.items():
+            if lazy_for is not None and etype == "m.room.member" and key not in lazy_for:
+                continue
+            if not event_allowed(state_filter, _as_filterable(event), room_id):
+                continue
+            chosen.append(event)
+        chosen.sort(key=lambda e: e.stream_id)
+        return chosen
+
+    async def joined(self, room_id: str, requester: Requester, since: int | None, upto: int,
+                     full: bool, sync_filter: SyncFilter) -> tuple[dict[str, Any], TimelineSlice]:
+        room_filter = sync_filter.room
+        limit = room_filter.timeline.limit or 10
+        # For a newly joined room or full_state the timeline is still only what
+        # is new since `since`; the state is complete.
+        slice_ = await self.timeline(room_id, requester.user_id, since, upto,
+                                     room_filter.timeline, limit)
+        lazy = room_filter.state.lazy_load_members or room_filter.timeline.lazy_load_members
+        lazy_for = ({e.sender for e in slice_.events} | {requester.user_id}) if lazy else None
+        state_full = full or since is None
+        state = await self.state_for(room_id, state_full, since, slice_, room_filter.state, lazy_for)
+        if lazy and not state_full and slice_.events:
+            # Lazy loading: senders in this timeline get their member event even if
+            # it did not change (include_redundant_members is allowed to be true).
+            have = {e.state_key for e in state if e.type == "m.room.member"}
+            members = await self._events.state_at(room_id, slice_.start, ["m.room.member"])
+            state += [e for (t, k), e in members.items() if k in lazy_for - have]  # type: ignore[operator]
+        section: dict[str, Any] = {
+            "timeline": {
+                "events": await self._serializer.serialize(slice_.events, requester, False),
+                "limited": slice_.limited,
+                "prev_batch": pagination_token(slice_.start),
+            },
+            "state": {"events": await self._serializer.serialize(state, requester, False)},
+        }
+        return section, slice_
+
+    async def summary(self, snapshot: RoomSnapshot, user_id: str) -> dict[str, Any]:
+        joined, invited = [], []
+        for (etype, key), pdu in snapshot.state.items():
+            if etype != "m.room.member":
+                continue
+            membership = (pdu.get("content") or {}).get("membership")
+            if membership == "join":
+                joined.append(key)
+            elif membership == "invite":
+                invited.append(key)
+        summary: dict[str, Any] = {
+            "m.joined_member_count": len(joined),
+            "m.invited_member_count": len(invited),
+        }
+        if ("m.room.name", "") not in snapshot.state and \
+                ("m.room.canonical_alias", "") not in snapshot.state:
+            summary["m.heroes"] = sorted(u for u in joined + invited if u != user_id)[:5]
+        return summary
+
+    async def invite(self, room_id: str, user_id: str, requester: Requester) -> dict[str, Any]:
+        snapshot = await self._events.snapshot(room_id)
+        events: list[dict[str, Any]] = []
+        if snapshot is not None:
+            for key in [(t, "") for t in STRIPPED_TYPES] + [("m.room.member", user_id)]:
+                pdu = snapshot.state.get(key)
+                if pdu is not None:
+                    events.append({"type": pdu["type"], "state_key": pdu.get("state_key", ""),
+                                   "sender": pdu["sender"], "content": pdu.get("content", {})})
+        return {"invite_state": {"events": events}}
+
+    async def knock(self, room_id: str, user_id: str) -> dict[str, Any]:
+        section = await self.invite(room_id, user_id, None)  # type: ignore[arg-type]
+        return {"knock_state": section["invite_state"]}
+
+    async def left(self, room_id: str, requester: Requester, since: int | None, left_at: int,
+                   sync_filter: SyncFilter) -> dict[str, Any]:
+        room_filter = sync_filter.room
+        limit = room_filter.timeline.limit or 10
+        slice_ = await self.timeline(room_id, requester.user_id, since, left_at,
+                                     room_filter.timeline, limit)
+        state = await self.state_for(room_id, since is None or slice_.limited, since, slice_,
+                                     room_filter.state, None)
+        return {
+            "timeline": {
+                "events": await self._serializer.serialize(slice_.events, requester, False),
+                "limited": slice_.limited,
+                "prev_batch": pagination_token(slice_.start),
+            },
+            "state": {"events": await self._serializer.serialize(state, requester, False)},
+        }

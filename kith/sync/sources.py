@@ -1,0 +1,40 @@
+"""What /sync reads besides room events, as narrow protocols.
+
+Each source is implemented next to its own API (account data, receipts,
+typing, to-device, device lists) and handed to the sync handler by app.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+
+class AccountDataSource(Protocol):
+    async def changed_since(self, user_id: str, since: int | None, upto: int
+                            ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]: ...
+
+
+class ReceiptSource(Protocol):
+    async def for_rooms(self, room_ids: Iterable[str], since: int | None, upto: int,
+                        requester: str) -> dict[str, dict[str, Any]]: ...
+
+    async def last_read_position(self, room_id: str, user_id: str) -> int: ...
+
+
+class TypingSource(Protocol):
+    @property
+    def serial(self) -> int: ...
+
+    def changed_rooms(self, since_serial: int) -> set[str]: ...
+
+    def event_for(self, room_id: str) -> dict[str, Any]: ...
+
+
+class ExtensionSource(Protocol):
+    """Adds top-level sections (to_device, device_lists, ...) to a sync response."""
+
+    async def add_to_sync(self, user_id: str, device_id: str, since: int | None, upto: int,
+                          response: dict[str, Any]) -> bool:
+        """Fill sections; True if anything new was added (ends a long-poll)."""
+        ...
