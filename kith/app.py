@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kith.api import account, devices, discovery, membership, messages, rooms as rooms_api
+from kith.api import sync as sync_api
 from kith.auth.service import AccountService
 from kith.auth.uia import UserInteractiveAuth
 from kith.config import Config
@@ -21,7 +22,9 @@ from kith.store import accounts as accounts_store, aliases as aliases_store, eve
 from kith.store.accounts import AccountStore
 from kith.store.aliases import AliasStore
 from kith.store.events import EventStore
+from kith.sync.handler import SyncHandler
 from kith.sync.notifier import Notifier
+from kith.sync.room_sections import RoomSections
 from kith.store.database import Database
 
 log = logging.getLogger("kith")
@@ -83,6 +86,9 @@ def build_app(config: Config) -> App:
     routes += rooms_api.routes(room_service, account_store, alias_store, serializer, visibility)
     routes += membership.routes(room_service, account_store, alias_store, serializer, visibility)
     routes += messages.routes(event_store, serializer, visibility)
+    sync_handler = SyncHandler(db, event_store, RoomSections(event_store, serializer, visibility),
+                               notifier)
+    routes += sync_api.routes(sync_handler, None)
 
     limiter = RateLimiter(rate_per_second=2.0, burst=20) if config.rate_limit else None
     app = App(config=config, db=db, asgi=None, accounts=accounts)  # type: ignore[arg-type]
