@@ -50,11 +50,6 @@ def is_json_int(value: object) -> TypeGuard[int]:
     return type(value) is int and _JSON_INT_MIN <= value <= _JSON_INT_MAX
 
 
-def state_event(state: StateMap, event_type: str, state_key: str = "") -> Event | None:
-    """The state event at (event_type, state_key), or None."""
-    return state.get((event_type, state_key))
-
-
 def content_of(event: Event | None) -> Mapping[str, Any]:
     """The `content` of an event, or an empty mapping if absent or malformed."""
     if event is None:
