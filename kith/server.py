@@ -24,6 +24,9 @@ class _Server(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._kith.begin_shutdown()
         super().handle_exit(sig, frame)
+        # A requested shutdown that completed cleanly exits with status 0
+        # rather than re-raising the signal after the drain.
+        self._captured_signals.clear()
 
 
 def serve(app: App) -> None:

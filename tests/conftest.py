@@ -67,6 +67,12 @@ def start_server(data_dir: Path, *extra: str, port: int | None = None) -> Runnin
     raise RuntimeError("kith serve did not start in time")
 
 
+@pytest.fixture(name="start_server_fn")
+def _start_server_fn() -> object:
+    """start_server(data_dir, *flags, port=None) for tests in any folder."""
+    return start_server
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """One real server for the client tests: open registration, no rate limits."""
