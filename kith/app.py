@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from kith.api import account, devices, discovery, membership, messages, rooms as rooms_api
 from kith.api import sync as sync_api
+from kith.api import directory, public_rooms, relations as relations_api, report, room_upgrades
 from kith.auth.service import AccountService
 from kith.auth.uia import UserInteractiveAuth
 from kith.config import Config
@@ -22,6 +23,9 @@ from kith.store import accounts as accounts_store, aliases as aliases_store, eve
 from kith.store.accounts import AccountStore
 from kith.store.aliases import AliasStore
 from kith.store.events import EventStore
+from kith.store import reports as reports_store
+from kith.store.relations import RelationStore
+from kith.store.reports import ReportStore
 from kith.sync.handler import SyncHandler
 from kith.sync.notifier import Notifier
 from kith.sync.room_sections import RoomSections
@@ -30,6 +34,7 @@ from kith.store.database import Database
 log = logging.getLogger("kith")
 
 SCHEMAS = [accounts_store.SCHEMA, events_store.SCHEMA, aliases_store.SCHEMA]
+SCHEMAS += [reports_store.SCHEMA]
 STREAM_TABLES: list[str] = [*events_store.STREAM_TABLES]
 
 
@@ -78,6 +83,7 @@ def build_app(config: Config) -> App:
     room_service = RoomService(config.server_name, signing_key, event_store, notifier)
     serializer = EventSerializer(event_store)
     visibility = VisibilityFilter(event_store)
+    relation_store = RelationStore(db)
 
     routes: list[Route] = []
     routes += discovery.routes(config.base_url)
@@ -86,6 +92,11 @@ def build_app(config: Config) -> App:
     routes += rooms_api.routes(room_service, account_store, alias_store, serializer, visibility)
     routes += membership.routes(room_service, account_store, alias_store, serializer, visibility)
     routes += messages.routes(event_store, serializer, visibility)
+    routes += directory.routes(room_service, alias_store, visibility)
+    routes += public_rooms.routes(event_store, relation_store, config.server_name)
+    routes += relations_api.routes(event_store, relation_store, serializer, visibility)
+    routes += report.routes(event_store, ReportStore(db), account_store, visibility)
+    routes += room_upgrades.routes(room_service, account_store, alias_store)
     sync_handler = SyncHandler(db, event_store, RoomSections(event_store, serializer, visibility),
                                notifier)
     routes += sync_api.routes(sync_handler, None)

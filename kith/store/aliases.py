@@ -45,3 +45,14 @@ class AliasStore:
         rows = await self._db.read(lambda cur: cur.execute(
             "SELECT alias FROM room_aliases WHERE room_id = ? ORDER BY alias", (room_id,)).fetchall())
         return [r[0] for r in rows]
+
+    async def move_room(self, old_room_id: str, new_room_id: str) -> list[str]:
+        """Point every alias of one room at another (room upgrades); the moved aliases."""
+        def txn(cur: Cursor) -> list[str]:
+            moved = [r[0] for r in cur.execute(
+                "SELECT alias FROM room_aliases WHERE room_id = ? ORDER BY alias", (old_room_id,))]
+            cur.execute("UPDATE room_aliases SET room_id = ? WHERE room_id = ?",
+                        (new_room_id, old_room_id))
+            return moved
+
+        return await self._db.write(txn)
