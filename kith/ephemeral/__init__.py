@@ -1,0 +1,1 @@
+"""Ephemeral room data kept in memory: typing notifications."""
