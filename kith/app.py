@@ -9,6 +9,12 @@ from dataclasses import dataclass, field
 from kith.api import account, devices, discovery, membership, messages, rooms as rooms_api
 from kith.api import sync as sync_api
 from kith.api import directory, public_rooms, relations as relations_api, report, room_upgrades
+from kith.api import account_data as account_data_api, filter as filter_api, presence
+from kith.api import profile, pushers as pushers_api, receipts as receipts_api
+from kith.api import typing as typing_api, user_directory as user_directory_api
+from kith.api.push_rules import PushRulesService, routes as push_rules_routes
+from kith.api.receipts import Receipts
+from kith.ephemeral.typing import TypingTracker
 from kith.auth.service import AccountService
 from kith.auth.uia import UserInteractiveAuth
 from kith.config import Config
@@ -28,6 +34,16 @@ from kith.store.relations import RelationStore
 from kith.store.reports import ReportStore
 from kith.sync.handler import SyncHandler
 from kith.sync.notifier import Notifier
+from kith.store import account_data as account_data_store, filters as filters_store
+from kith.store import profiles as profiles_store, push_rules as push_rules_store
+from kith.store import pushers as pushers_store, receipts as receipts_store
+from kith.store.account_data import AccountDataStore
+from kith.store.filters import FilterStore
+from kith.store.profiles import ProfileFieldStore
+from kith.store.push_rules import PushRuleStore
+from kith.store.pushers import PusherStore
+from kith.store.receipts import ReceiptStore
+from kith.store.user_directory import UserDirectoryStore
 from kith.sync.room_sections import RoomSections
 from kith.store.database import Database
 
@@ -36,6 +52,9 @@ log = logging.getLogger("kith")
 SCHEMAS = [accounts_store.SCHEMA, events_store.SCHEMA, aliases_store.SCHEMA]
 SCHEMAS += [reports_store.SCHEMA]
 STREAM_TABLES: list[str] = [*events_store.STREAM_TABLES]
+SCHEMAS += [account_data_store.SCHEMA, receipts_store.SCHEMA, profiles_store.SCHEMA,
+            pushers_store.SCHEMA, push_rules_store.SCHEMA, filters_store.SCHEMA]
+STREAM_TABLES += [*account_data_store.STREAM_TABLES, *receipts_store.STREAM_TABLES]
 
 
 @dataclass
@@ -85,6 +104,16 @@ def build_app(config: Config) -> App:
     visibility = VisibilityFilter(event_store)
     relation_store = RelationStore(db)
 
+    account_data = AccountDataStore(db)
+    receipt_store = ReceiptStore(db)
+    filter_store = FilterStore(db)
+    push_rules_service = PushRulesService(PushRuleStore(db, account_data), notifier)
+
+    async def wake_room(room_id: str) -> None:
+        notifier.wake(await event_store.members(room_id))
+
+    typing_tracker = TypingTracker(wake_room)
+
     routes: list[Route] = []
     routes += discovery.routes(config.base_url)
     routes += account.routes(config, accounts, uia)
@@ -97,6 +126,16 @@ def build_app(config: Config) -> App:
     routes += relations_api.routes(event_store, relation_store, serializer, visibility)
     routes += report.routes(event_store, ReportStore(db), account_store, visibility)
     routes += room_upgrades.routes(room_service, account_store, alias_store)
+    routes += account_data_api.routes(account_data, notifier)
+    routes += typing_api.routes(typing_tracker, event_store)
+    routes += receipts_api.routes(
+        Receipts(event_store, visibility, receipt_store, account_data, notifier))
+    routes += profile.routes(account_store, ProfileFieldStore(db), room_service)
+    routes += presence.routes(account_store)
+    routes += user_directory_api.routes(UserDirectoryStore(db))
+    routes += pushers_api.routes(PusherStore(db))
+    routes += push_rules_routes(push_rules_service)
+    routes += filter_api.routes(filter_store)
     sync_handler = SyncHandler(db, event_store, RoomSections(event_store, serializer, visibility),
                                notifier)
     routes += sync_api.routes(sync_handler, None)
@@ -104,6 +143,7 @@ def build_app(config: Config) -> App:
     limiter = RateLimiter(rate_per_second=2.0, burst=20) if config.rate_limit else None
     app = App(config=config, db=db, asgi=None, accounts=accounts)  # type: ignore[arg-type]
     app.shutdown_hooks.append(notifier.close)
+    app.shutdown_hooks.append(typing_tracker.close)
 
     async def lifespan(phase: str) -> None:
         if phase == "startup":
