@@ -114,6 +114,7 @@ def routes(config: Config, accounts: AccountService, uia: UserInteractiveAuth) -
         )
         if isinstance(result, str):
             return {"user_id": result, "home_server": server_name}
+        await accounts.store.touch_device(result.user_id, result.device_id, request.client_ip)
         return _session_json(result, server_name, base_url)
 
     async def available(request: Request) -> dict[str, Any]:
@@ -147,6 +148,7 @@ def routes(config: Config, accounts: AccountService, uia: UserInteractiveAuth) -
         session = await accounts.login(
             user_id, password, opt_str(body, "device_id"), opt_str(body, "initial_device_display_name")
         )
+        await accounts.store.touch_device(session.user_id, session.device_id, request.client_ip)
         return _session_json(session, server_name, base_url)
 
     async def logout(request: Request) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from kith.store.accounts import Device
 
 
 def device_json(device: Device) -> dict[str, Any]:
-    out: dict[str, Any] = {"device_id": device.device_id}
+    # user_id is not in the spec's Device schema but matrix-nio requires it.
+    out: dict[str, Any] = {"device_id": device.device_id, "user_id": device.user_id}
     if device.display_name is not None:
         out["display_name"] = device.display_name
     if device.last_seen_ts is not None:

@@ -135,17 +135,17 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
         await events.forget(room_id, user.user_id)
         return {}
 
-    def moderation(membership: str) -> Any:
+    def moderation(membership: str, unban: bool = False) -> Any:
         async def handler(request: Request) -> dict[str, Any]:
             body = request.json_object()
             target = target_of(body)
             room_id = request.path_params["roomId"]
             snapshot = await rooms.snapshot_or_404(room_id)
             current = rooms.membership_in(snapshot, target)
-            if membership == "leave" and current == "ban":
-                raise forbidden("Use unban to lift a ban")
-            if membership == "leave" and request.path.endswith("/unban") and current != "ban":
+            if unban and current != "ban":
                 raise forbidden(f"{target} is not banned")
+            if not unban and membership == "leave" and current == "ban":
+                raise forbidden("Use unban to lift a ban")
             await rooms.set_membership(request.user.user_id, room_id, target, membership,
                                        opt_str(body, "reason"))
             return {}
@@ -199,7 +199,7 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
         Route("POST", "/_matrix/client/v3/rooms/{roomId}/forget", forget),
         Route("POST", "/_matrix/client/v3/rooms/{roomId}/kick", moderation("leave"), rate_limited=True),
         Route("POST", "/_matrix/client/v3/rooms/{roomId}/ban", moderation("ban"), rate_limited=True),
-        Route("POST", "/_matrix/client/v3/rooms/{roomId}/unban", moderation("leave"), rate_limited=True),
+        Route("POST", "/_matrix/client/v3/rooms/{roomId}/unban", moderation("leave", unban=True), rate_limited=True),
         Route("GET", "/_matrix/client/v3/rooms/{roomId}/joined_members", joined_members),
         Route("GET", "/_matrix/client/v3/rooms/{roomId}/members", members),
     ]

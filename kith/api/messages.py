@@ -80,6 +80,9 @@ def routes(events: EventStore, serializer: EventSerializer, visibility: Visibili
         """The last position the user may read in the room (their leave for
         former members); 403 for users who may not read it at all."""
         found = await events.membership(room_id, user_id)
+        if found is not None and found[2]:
+            # Spec (leaving.yaml, forget): a forgotten room's history is gone for them.
+            raise forbidden("You have forgotten this room")
         if found is not None and found[0] == "join":
             return _END
         if found is not None and found[0] in ("leave", "ban"):

@@ -134,6 +134,8 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
         membership = await events.membership(room_id, user_id)
         if await events.room_version(room_id) is None:
             raise forbidden("You are not in this room")  # do not reveal existence
+        if membership is not None and membership[2]:
+            raise forbidden("You have forgotten this room")
         if membership is not None and membership[0] == "join":
             return await events.current_state_events(room_id)
         if membership is not None and membership[0] in ("leave", "ban"):

@@ -183,13 +183,12 @@ class AccountStore:
         return Device(*row) if row else None
 
     async def set_device_name(self, user_id: str, device_id: str, name: str | None) -> bool:
-        cur = await self._db.write(
+        return await self._db.write(
             lambda cur: cur.execute(
                 "UPDATE devices SET display_name = ? WHERE user_id = ? AND device_id = ?",
                 (name, user_id, device_id),
-            )
+            ).rowcount > 0
         )
-        return cur.rowcount > 0
 
     async def touch_device(self, user_id: str, device_id: str, ip: str | None) -> None:
         await self._db.write(
