@@ -17,8 +17,10 @@ from nio import (
     AsyncClientConfig,
     JoinResponse,
     LoginResponse,
+    MessageDirection,
     RegisterResponse,
     RoomCreateResponse,
+    RoomMessagesResponse,
     RoomPreset,
     RoomSendResponse,
     SyncResponse,
@@ -55,6 +57,12 @@ def expect(response: Any, kind: type[R]) -> R:
 def errcode(response: Any) -> str | None:
     """The Matrix errcode of an nio error response (nio calls it status_code)."""
     return getattr(response, "status_code", None)
+
+
+async def json_body(response: Any) -> dict[str, Any]:
+    """The JSON body exactly as the server sent it, for parts nio does not
+    parse (aiohttp keeps the body, so it can be read again)."""
+    return await response.transport_response.json()  # type: ignore[no-any-return]
 
 
 def http_status(response: Any) -> int | None:
@@ -143,7 +151,27 @@ async def sync_until(client: AsyncClient, done: Callable[[list[SyncResponse]], b
         since = None  # later syncs continue from nio's next_batch
         if done(seen):
             return seen
-    raise AssertionError(f"condition not met after {rounds} syncs of {client.user_id}: {seen!r}")
+    raise AssertionError(f"condition not met after {rounds} syncs of {client.user_id}:\n"
+                         + "\n".join(summary(r) for r in seen))
+
+
+def summary(response: SyncResponse) -> str:
+    """One line per sync: what arrived in which room section (for failure messages)."""
+    def brief(events: Iterable[Any]) -> list[str]:
+        out = []
+        for e in events:
+            source = getattr(e, "source", None) or {}
+            body = source.get("content", {}).get("body") or source.get("content", {}).get("membership")
+            out.append(f"{source.get('type', type(e).__name__)}" + (f"({body})" if body else ""))
+        return out
+    parts = [f"next_batch={response.next_batch}"]
+    for room_id, info in response.rooms.invite.items():
+        parts.append(f"invite {room_id}: {brief(info.invite_state)}")
+    for section in ("join", "leave"):
+        for room_id, room in getattr(response.rooms, section).items():
+            parts.append(f"{section} {room_id}: timeline={brief(room.timeline.events)}"
+                         f" limited={room.timeline.limited} ephemeral={[type(e).__name__ for e in room.ephemeral]}")
+    return "; ".join(parts)
 
 
 def timeline(responses: Iterable[SyncResponse], room_id: str) -> list[Any]:
@@ -218,3 +246,19 @@ async def say(client: AsyncClient, room_id: str, body: str) -> str:
     """Send an m.text message; returns its event ID."""
     response = await client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": body})
     return expect(response, RoomSendResponse).event_id
+
+
+async def paginate(client: AsyncClient, room_id: str, direction: MessageDirection, *,
+                   start: str | None = None, limit: int = 5, max_pages: int = 20) -> list[RoomMessagesResponse]:
+    """GET /rooms/{roomId}/messages page after page until the server omits `end`
+    (or a page makes no progress); every page must honour `limit`."""
+    pages: list[RoomMessagesResponse] = []
+    for _ in range(max_pages):
+        page = expect(await client.room_messages(room_id, start=start, direction=direction, limit=limit),
+                      RoomMessagesResponse)
+        assert len(page.chunk) <= limit, f"{len(page.chunk)} events with limit={limit}"
+        pages.append(page)
+        if not page.end or (not page.chunk and page.end == start):
+            return pages
+        start = page.end
+    raise AssertionError(f"pagination did not end after {max_pages} pages")

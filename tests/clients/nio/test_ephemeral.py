@@ -16,6 +16,7 @@ from nio import (
     RoomRedactError,
     RoomRedactResponse,
     RoomSendResponse,
+    RoomTypingResponse,
     TypingNoticeEvent,
     UpdateReceiptMarkerResponse,
 )
@@ -55,10 +56,10 @@ async def test_typing_notifications(clients: Clients) -> None:
     room_id = await shared_room(alice, bob)
     await catch_up(bob)
 
-    await alice.room_typing(room_id, typing_state=True, timeout=30_000)
+    expect(await alice.room_typing(room_id, typing_state=True, timeout=30_000), RoomTypingResponse)
     seen = await sync_until(bob, lambda s: [alice.user_id] in typing_users(s, room_id))
 
-    await alice.room_typing(room_id, typing_state=False)
+    expect(await alice.room_typing(room_id, typing_state=False), RoomTypingResponse)
     seen = await sync_until(bob, lambda s: [] in typing_users(s, room_id))
     assert typing_users(seen, room_id)[-1] == []
 
@@ -69,7 +70,7 @@ async def test_typing_times_out(clients: Clients) -> None:
     room_id = await shared_room(alice, bob)
     await catch_up(bob)
 
-    await alice.room_typing(room_id, typing_state=True, timeout=1_000)
+    expect(await alice.room_typing(room_id, typing_state=True, timeout=1_000), RoomTypingResponse)
     await sync_until(bob, lambda s: [alice.user_id] in typing_users(s, room_id))
     # Without a stop, the server drops Alice from the list once the timeout passes.
     await sync_until(bob, lambda s: [] in typing_users(s, room_id), rounds=10, timeout_ms=2000)

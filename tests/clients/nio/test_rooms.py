@@ -38,8 +38,10 @@ from nio_helpers import (
     expect,
     http_status,
     invited_to,
+    json_body,
     left,
     membership_of,
+    paginate,
     raw,
     say,
     shared_room,
@@ -76,13 +78,18 @@ async def test_create_room_invite_and_join(clients: Clients) -> None:
 
     # Bob sees the invite in rooms.invite, with stripped state describing the room.
     seen = await sync_until(bob, invited_to(room_id))
-    invite_state = next(r.rooms.invite[room_id] for r in seen if room_id in r.rooms.invite).invite_state
-    stripped = {(raw(e)["type"], raw(e).get("state_key")): raw(e) for e in invite_state}
+    with_invite = next(r for r in seen if room_id in r.rooms.invite)
+    assert bob.invited_rooms[room_id].name == "Tea party"  # nio built the invited room from it
+    # nio only parses some stripped events, so read the rest from the body itself.
+    invite_state = (await json_body(with_invite))["rooms"]["invite"][room_id]["invite_state"]["events"]
+    stripped = {(e["type"], e["state_key"]): e for e in invite_state}
     assert ("m.room.create", "") in stripped  # required since v1.16
     assert stripped[("m.room.name", "")]["content"]["name"] == "Tea party"
-    for event in stripped.values():
+    assert stripped[("m.room.topic", "")]["content"]["topic"] == "Mad hatters only"
+    assert stripped[("m.room.join_rules", "")]["content"]["join_rule"] == "invite"
+    assert stripped[("m.room.member", bob.user_id)]["content"] == {"membership": "invite", "is_direct": True}
+    for event in invite_state:
         assert set(event) <= {"type", "state_key", "content", "sender"}, event
-    assert bob.rooms[room_id].name == "Tea party"  # nio built the room from the stripped state
 
     expect(await bob.join(room_id), JoinResponse)
     assert room_id in expect(await bob.joined_rooms(), JoinedRoomsResponse).rooms
@@ -120,44 +127,59 @@ async def test_messages_pagination_backwards_and_forwards(clients: Clients) -> N
     alice = await clients.register("alice")
     bob = await clients.register("bob")
     room_id = await shared_room(alice, bob)
-    await catch_up(alice)
-    before = alice.next_batch
     sent = [f"message {i}" for i in range(23)]
     for text in sent:
         await say(alice, room_id, text)
-    await sync_until(alice, bodies_seen(room_id, sent[-1:]))
-    after = alice.next_batch
 
-    # Backwards from "now" with limit 5: newest first, five events per page,
-    # until all 23 messages have been seen.
-    backwards: list[str] = []
-    token = after
-    for _ in range(10):
-        page = expect(await bob.room_messages(room_id, start=token, direction=MessageDirection.back,
-                                              limit=5), RoomMessagesResponse)
-        assert 0 < len(page.chunk) <= 5
-        backwards += bodies(page.chunk)
-        if len(backwards) >= len(sent):
-            break
-        assert page.end, "pagination stopped before the start of the messages"
-        token = page.end
-    assert backwards[:23] == list(reversed(sent))
+    # Without `from`, dir=b starts at the newest event: 23 messages, newest first.
+    backwards = await paginate(bob, room_id, MessageDirection.back, limit=5)
+    assert all(0 < len(page.chunk) for page in backwards[:5])
+    assert bodies(e for page in backwards for e in page.chunk) == list(reversed(sent))
+    # The first pages hold nothing but the messages, five at a time.
+    assert [bodies(page.chunk) for page in backwards[:4]] == [
+        list(reversed(sent[18:23])), list(reversed(sent[13:18])),
+        list(reversed(sent[8:13])), list(reversed(sent[3:8]))]
 
-    # Forwards from a sync token taken before the first message: oldest first,
-    # in pages of exactly 5, 5, 5, 5, 3 messages.
-    forwards: list[list[str]] = []
-    token = before
+    # Without `from`, dir=f starts at the oldest event: the same 23, oldest first.
+    forwards = await paginate(bob, room_id, MessageDirection.front, limit=5)
+    assert bodies(e for page in forwards for e in page.chunk) == sent
+
+    # Tokens sit between events: paging forwards from where two backward
+    # pages stopped returns exactly the ten messages those pages returned.
+    resumed = await paginate(bob, room_id, MessageDirection.front, start=backwards[1].end, limit=5)
+    assert [bodies(page.chunk) for page in resumed if page.chunk] == [sent[13:18], sent[18:23]]
+
+    # Event IDs match what the sender got back, and nothing repeats.
+    ids = [raw(e)["event_id"] for page in forwards for e in page.chunk]
+    assert len(ids) == len(set(ids))
+
+
+async def test_sync_prev_batch_continues_a_limited_timeline(clients: Clients) -> None:
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    room_id = await shared_room(alice, bob)
+    await catch_up(bob)
+    sent = [f"message {i}" for i in range(23)]
+    for text in sent:
+        await say(alice, room_id, text)
+
+    # An incremental sync with a timeline limit of 5 gets the newest five,
+    # marked limited, with a prev_batch to paginate back from.
+    response = await sync(bob, sync_filter={"room": {"timeline": {"limit": 5}}})
+    room = response.rooms.join[room_id]
+    assert room.timeline.limited is True and room.timeline.prev_batch
+    assert bodies(room.timeline.events) == sent[18:]
+    older: list[str] = []
+    token = room.timeline.prev_batch
     for _ in range(10):
-        page = expect(await bob.room_messages(room_id, start=token, direction=MessageDirection.front,
-                                              limit=5), RoomMessagesResponse)
+        page = expect(await bob.room_messages(room_id, start=token, direction=MessageDirection.back, limit=5),
+                      RoomMessagesResponse)
         assert len(page.chunk) <= 5
-        if not page.chunk:
-            break
-        forwards.append(bodies(page.chunk))
-        if not page.end:
+        older += bodies(page.chunk)
+        if len(older) >= 18 or not page.end:
             break
         token = page.end
-    assert forwards == [sent[0:5], sent[5:10], sent[10:15], sent[15:20], sent[20:23]]
+    assert older[:18] == list(reversed(sent[:18]))
 
 
 async def test_room_state(clients: Clients) -> None:
