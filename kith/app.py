@@ -44,7 +44,9 @@ from kith.store.push_rules import PushRuleStore
 from kith.store.pushers import PusherStore
 from kith.store.receipts import ReceiptStore
 from kith.store.user_directory import UserDirectoryStore
+from kith.sync.push_rules_source import PushRulesSyncSource
 from kith.sync.room_sections import RoomSections
+from kith.sync.unread import UnreadCounter
 from kith.store.database import Database
 
 log = logging.getLogger("kith")
@@ -136,9 +138,14 @@ def build_app(config: Config) -> App:
     routes += pushers_api.routes(PusherStore(db))
     routes += push_rules_routes(push_rules_service)
     routes += filter_api.routes(filter_store)
-    sync_handler = SyncHandler(db, event_store, RoomSections(event_store, serializer, visibility),
-                               notifier)
-    routes += sync_api.routes(sync_handler, None)
+    sync_handler = SyncHandler(
+        db, event_store, RoomSections(event_store, serializer, visibility), notifier,
+        unread=UnreadCounter(event_store, push_rules_service.effective,
+                             receipt_store.last_read_position),
+        account_data=account_data, receipts=receipt_store, typing=typing_tracker,
+        extensions=[PushRulesSyncSource(push_rules_service.account_data_event)],
+    )
+    routes += sync_api.routes(sync_handler, filter_store.get_filter)
 
     limiter = RateLimiter(rate_per_second=2.0, burst=20) if config.rate_limit else None
     app = App(config=config, db=db, asgi=None, accounts=accounts)  # type: ignore[arg-type]
