@@ -27,6 +27,7 @@ from kith.rooms.service import RoomService
 from kith.rooms.visibility import VisibilityFilter
 from kith.store import accounts as accounts_store, aliases as aliases_store, events as events_store
 from kith.store.accounts import AccountStore
+from kith.store.aggregations import AggregationStore
 from kith.store.aliases import AliasStore
 from kith.store.events import EventStore
 from kith.store import reports as reports_store
@@ -48,6 +49,8 @@ from kith.sync.push_rules_source import PushRulesSyncSource
 from kith.sync.room_sections import RoomSections
 from kith.sync.unread import UnreadCounter
 from kith.store.database import Database
+from kith.api import key_backup as key_backup_api, keys as keys_api, to_device as to_device_api
+from kith.e2ee import service as e2ee_service
 
 log = logging.getLogger("kith")
 
@@ -57,6 +60,8 @@ STREAM_TABLES: list[str] = [*events_store.STREAM_TABLES]
 SCHEMAS += [account_data_store.SCHEMA, receipts_store.SCHEMA, profiles_store.SCHEMA,
             pushers_store.SCHEMA, push_rules_store.SCHEMA, filters_store.SCHEMA]
 STREAM_TABLES += [*account_data_store.STREAM_TABLES, *receipts_store.STREAM_TABLES]
+SCHEMAS += [e2ee_service.SCHEMA]
+STREAM_TABLES += e2ee_service.STREAM_TABLES
 
 
 @dataclass
@@ -102,7 +107,7 @@ def build_app(config: Config) -> App:
     event_store = EventStore(db)
     alias_store = AliasStore(db)
     room_service = RoomService(config.server_name, signing_key, event_store, notifier)
-    serializer = EventSerializer(event_store)
+    serializer = EventSerializer(event_store, AggregationStore(db))
     visibility = VisibilityFilter(event_store)
     relation_store = RelationStore(db)
 
@@ -146,6 +151,14 @@ def build_app(config: Config) -> App:
         extensions=[PushRulesSyncSource(push_rules_service.account_data_event)],
     )
     routes += sync_api.routes(sync_handler, filter_store.get_filter)
+    e2ee = e2ee_service.E2EE.build(db, event_store, notifier)
+    accounts.on_devices_deleted.append(e2ee.devices_deleted)
+    accounts.on_deactivated.append(e2ee.deactivated)
+    room_service.after_persist.append(e2ee.device_lists.after_persist)
+    sync_handler.extensions.append(e2ee.sync_extension)
+    routes += keys_api.routes(e2ee, accounts, uia)
+    routes += to_device_api.routes(e2ee)
+    routes += key_backup_api.routes(e2ee)
 
     limiter = RateLimiter(rate_per_second=2.0, burst=20) if config.rate_limit else None
     app = App(config=config, db=db, asgi=None, accounts=accounts)  # type: ignore[arg-type]

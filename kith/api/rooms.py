@@ -44,7 +44,14 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
         intents = create_plan.creation_intents(
             user.user_id, plan, rooms.server_name, await profile_of(accounts, user.user_id))
         makers = [rooms.maker(intents[0], plan.version)] + [rooms.maker(i) for i in intents[1:]]
-        persisted = await rooms.persist(None, makers)
+        try:
+            persisted = await rooms.persist(None, makers)
+        except MatrixError as err:
+            if err.errcode == "M_FORBIDDEN":
+                # create_room.yaml: state the request asks for that the auth rules
+                # refuse makes the whole request invalid; nothing was stored.
+                raise MatrixError(400, "M_INVALID_ROOM_STATE", err.message) from None
+            raise
         room_id = persisted[0].room_id
         if alias is not None:
             try:

@@ -12,20 +12,27 @@ from kith.events.client_format import to_client_event, to_client_event_without_r
 from kith.events.redaction import redact_client_event
 from kith.events.room_versions import V11, RoomVersion
 from kith.http.types import Requester
+from kith.store.aggregations import AggregationStore, Bundles
 from kith.store.events import EventStore, StoredEvent
 
 
 class EventSerializer:
-    def __init__(self, events: EventStore) -> None:
+    def __init__(self, events: EventStore, aggregations: AggregationStore | None = None) -> None:
         self._events = events
+        self._aggregations = aggregations
 
     async def _version(self, room_id: str) -> RoomVersion:
         return await self._events.room_version(room_id) or V11
 
     async def serialize(self, events: Sequence[StoredEvent], requester: Requester | None,
-                        with_room_id: bool = True) -> list[dict[str, Any]]:
+                        with_room_id: bool = True, bundle: bool = True) -> list[dict[str, Any]]:
         if not events:
             return []
+        bundles: Bundles | None = None
+        if bundle and self._aggregations is not None:
+            bundles = await self._aggregations.bundles(
+                [e.event_id for e in events if e.state_key is None and not e.redacted_by],
+                requester.user_id if requester else None)
         related = [e.prev_state_id for e in events if e.prev_state_id]
         related += [e.redacted_by for e in events if e.redacted_by]
         others = await self._events.get_events([r for r in related if r])
@@ -36,8 +43,36 @@ class EventSerializer:
             version = versions.get(event.room_id)
             if version is None:
                 version = versions[event.room_id] = await self._version(event.room_id)
-            out.append(self._one(event, requester, with_room_id, version, others, now))
+            client = self._one(event, requester, with_room_id, version, others, now)
+            if bundles is not None:
+                relations = await self._relations(event.event_id, bundles, requester, version,
+                                                  others, now)
+                if relations:
+                    client.setdefault("unsigned", {})["m.relations"] = relations
+            out.append(client)
         return out
+
+    async def _relations(self, event_id: str, bundles: Bundles, requester: Requester | None,
+                         version: RoomVersion, others: dict[str, StoredEvent], now: int
+                         ) -> dict[str, Any]:
+        """The bundled aggregation of one event (spec: event_replacements.md,
+        threading.md, reference_relations.md)."""
+        relations: dict[str, Any] = {}
+        edit = bundles.replacements.get(event_id)
+        if edit is not None:
+            relations["m.replace"] = self._one(edit, requester, True, version, others, now)
+        thread = bundles.threads.get(event_id)
+        if thread is not None:
+            summary, latest = thread
+            relations["m.thread"] = {
+                "latest_event": self._one(latest, requester, True, version, others, now),
+                "count": summary.count,
+                "current_user_participated": summary.participated,
+            }
+        refs = bundles.references.get(event_id)
+        if refs:
+            relations["m.reference"] = {"chunk": [{"event_id": r} for r in refs]}
+        return relations
 
     async def serialize_one(self, event: StoredEvent, requester: Requester | None) -> dict[str, Any]:
         return (await self.serialize([event], requester))[0]

@@ -75,6 +75,8 @@ class RoomService:
                     raise forbidden(err.reason) from None
                 return NewEvent(event_id, pdu, intent.txn)
             room_version = snapshot.version
+            if intent.type == "m.room.create":
+                raise forbidden("A room has exactly one m.room.create event")
             keys = auth_event_keys(intent.type, intent.state_key, intent.sender,
                                    intent.content, room_version)
             auth_ids = [snapshot.state_ids[k] for k in keys if k in snapshot.state_ids]
