@@ -1,0 +1,157 @@
+"""The per-device to-device message queue (spec: send_to_device.md, to_device.yaml).
+
+Messages are stored per target device in stream order. A sync hands out the
+oldest undelivered ones and marks them with that response's position; they are
+deleted only when the device syncs with a `since` token at or after that
+position, which proves the response arrived (spec: "once the client has
+received the message, the server should delete it").
+
+Policy: a device's queue holds at most MAX_QUEUE messages; beyond that the
+oldest are dropped with a warning in the log, so a device that never syncs
+cannot grow the database without bound.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from kith.store.database import Cursor, Database
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUE = 10_000
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS e2ee_to_device (
+        stream_id INTEGER PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        type TEXT NOT NULL,
+        content TEXT NOT NULL,
+        delivered_at INTEGER
+    )""",
+    "CREATE INDEX IF NOT EXISTS e2ee_to_device_target ON e2ee_to_device"
+    " (user_id, device_id, stream_id)",
+    """CREATE TABLE IF NOT EXISTS e2ee_to_device_txns (
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        txn_id TEXT NOT NULL,
+        PRIMARY KEY (user_id, device_id, txn_id)
+    )""",
+    # Delivered messages are deleted, but the highest position ever handed out
+    # must survive a restart (the stream counter resumes from MAX(stream_id)).
+    """CREATE TABLE IF NOT EXISTS e2ee_to_device_mark (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        stream_id INTEGER NOT NULL
+    )""",
+]
+STREAM_TABLES = ["e2ee_to_device", "e2ee_to_device_mark"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    user_id: str
+    device_id: str  # or "*" for every device of the user
+    content: dict[str, Any]
+
+
+class ToDeviceStore:
+    def __init__(self, db: Database, max_queue: int = MAX_QUEUE) -> None:
+        self._db = db
+        self.max_queue = max_queue
+
+    async def send(self, sender: str, sender_device: str, txn_id: str, event_type: str,
+                   messages: list[Message]) -> set[str] | None:
+        """Queue the messages; the users that got any, or None for a repeated
+        transaction ID (spec: to_device.yaml, txnId makes the request idempotent)."""
+
+        def txn(cur: Cursor) -> set[str] | None:
+            if cur.execute("SELECT 1 FROM e2ee_to_device_txns WHERE user_id = ? AND device_id = ?"
+                           " AND txn_id = ?", (sender, sender_device, txn_id)).fetchone():
+                return None
+            cur.execute("INSERT INTO e2ee_to_device_txns (user_id, device_id, txn_id)"
+                        " VALUES (?, ?, ?)", (sender, sender_device, txn_id))
+            targets: set[tuple[str, str]] = set()
+            for message in messages:
+                if message.device_id == "*":
+                    devices = [r[0] for r in cur.execute(
+                        "SELECT device_id FROM devices WHERE user_id = ? ORDER BY device_id",
+                        (message.user_id,))]
+                elif cur.execute("SELECT 1 FROM devices WHERE user_id = ? AND device_id = ?",
+                                 (message.user_id, message.device_id)).fetchone():
+                    devices = [message.device_id]
+                else:
+                    devices = []  # unknown devices are skipped, as for unknown users
+                content = orjson.dumps(message.content).decode()
+                for device_id in devices:
+                    cur.execute(
+                        "INSERT INTO e2ee_to_device (stream_id, user_id, device_id, sender, type,"
+                        " content) VALUES (?, ?, ?, ?, ?, ?)",
+                        (self._db.next_stream_id(), message.user_id, device_id, sender,
+                         event_type, content))
+                    targets.add((message.user_id, device_id))
+            if targets:
+                cur.execute("INSERT INTO e2ee_to_device_mark (id, stream_id) VALUES (1, ?)"
+                            " ON CONFLICT (id) DO UPDATE SET stream_id = excluded.stream_id",
+                            (self._db.current_stream_id,))
+            for user_id, device_id in targets:
+                self._trim(cur, user_id, device_id)
+            return {user for user, _ in targets}
+
+        return await self._db.write(txn)
+
+    def _trim(self, cur: Cursor, user_id: str, device_id: str) -> None:
+        count = cur.execute("SELECT COUNT(*) FROM e2ee_to_device WHERE user_id = ?"
+                            " AND device_id = ?", (user_id, device_id)).fetchone()[0]
+        excess = int(count) - self.max_queue
+        if excess > 0:
+            cur.execute(
+                "DELETE FROM e2ee_to_device WHERE stream_id IN (SELECT stream_id FROM"
+                " e2ee_to_device WHERE user_id = ? AND device_id = ? ORDER BY stream_id LIMIT ?)",
+                (user_id, device_id, excess))
+            log.warning("to-device queue of %s/%s is full: dropped the %d oldest messages",
+                        user_id, device_id, excess)
+
+    async def deliver(self, user_id: str, device_id: str, since: int | None, upto: int,
+                      limit: int) -> list[dict[str, Any]]:
+        """Acknowledge what was delivered at or before `since`, then hand out up
+        to `limit` of the oldest remaining messages, marked delivered at `upto`."""
+
+        def txn(cur: Cursor) -> list[dict[str, Any]]:
+            if since is not None:
+                cur.execute("DELETE FROM e2ee_to_device WHERE user_id = ? AND device_id = ?"
+                            " AND delivered_at IS NOT NULL AND delivered_at <= ?",
+                            (user_id, device_id, since))
+            rows = cur.execute(
+                "SELECT stream_id, sender, type, content FROM e2ee_to_device WHERE user_id = ?"
+                " AND device_id = ? ORDER BY stream_id LIMIT ?",
+                (user_id, device_id, limit)).fetchall()
+            if rows:
+                cur.execute(
+                    "UPDATE e2ee_to_device SET delivered_at = ? WHERE user_id = ? AND device_id = ?"
+                    " AND delivered_at IS NULL AND stream_id <= ?",
+                    (upto, user_id, device_id, rows[-1][0]))
+            return [{"sender": r[1], "type": r[2], "content": orjson.loads(r[3])} for r in rows]
+
+        return await self._db.write(txn)
+
+    async def pending(self, user_id: str, device_id: str) -> int:
+        row = await self._db.read(lambda cur: cur.execute(
+            "SELECT COUNT(*) FROM e2ee_to_device WHERE user_id = ? AND device_id = ?",
+            (user_id, device_id)).fetchone())
+        return int(row[0])
+
+    async def delete_devices(self, user_id: str, device_ids: list[str]) -> None:
+        def txn(cur: Cursor) -> None:
+            for device_id in device_ids:
+                cur.execute("DELETE FROM e2ee_to_device WHERE user_id = ? AND device_id = ?",
+                            (user_id, device_id))
+                cur.execute("DELETE FROM e2ee_to_device_txns WHERE user_id = ? AND device_id = ?",
+                            (user_id, device_id))
+
+        await self._db.write(txn)
