@@ -154,6 +154,7 @@ def build_app(config: Config) -> App:
     e2ee = e2ee_service.E2EE.build(db, event_store, notifier)
     accounts.on_devices_deleted.append(e2ee.devices_deleted)
     accounts.on_deactivated.append(e2ee.deactivated)
+    accounts.on_deactivated.append(room_service.leave_all)
     room_service.after_persist.append(e2ee.device_lists.after_persist)
     sync_handler.extensions.append(e2ee.sync_extension)
     routes += keys_api.routes(e2ee, accounts, uia)

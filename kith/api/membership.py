@@ -161,8 +161,11 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
         joined: dict[str, Any] = {}
         for (etype, key), event in state.items():
             if etype == "m.room.member" and event.content.get("membership") == "join":
-                joined[key] = {"display_name": event.content.get("displayname"),
-                               "avatar_url": event.content.get("avatar_url")}
+                entry: dict[str, Any] = {}
+                for field, source in (("display_name", "displayname"), ("avatar_url", "avatar_url")):
+                    if isinstance(event.content.get(source), str):
+                        entry[field] = event.content[source]
+                joined[key] = entry
         return {"joined": joined}
 
     async def members(request: Request) -> dict[str, Any]:

@@ -182,6 +182,15 @@ class RoomService:
         return await self.send(
             Intent(requester, "m.room.redaction", content, txn=txn, redacts=event_id), room_id)
 
+    async def leave_all(self, user_id: str) -> None:
+        """Leave (or reject) every room: used when an account is deactivated
+        (spec account_deactivation.yaml: the server should make the user leave)."""
+        for room_id, _, _ in await self.events.rooms_for_user(user_id, ["join", "invite", "knock"]):
+            try:
+                await self.set_membership(user_id, room_id, user_id, "leave")
+            except MatrixError:
+                log.warning("could not remove %s from %s", user_id, room_id)
+
     def membership_in(self, snapshot: RoomSnapshot, user_id: str) -> str:
         return membership_of(user_id, snapshot.state)
 
