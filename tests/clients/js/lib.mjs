@@ -390,3 +390,11 @@ export async function sharedRoom(owner, guest, createOptions = {}) {
 export function warn(message) {
     log(`  WARNING: ${message}`);
 }
+
+/** One full /sync (no since token, no waiting) made directly, outside the SDK. */
+export function rawSync(user, filter = { room: { timeline: { limit: 1 } } }) {
+    return user.client.http.authedRequest(sdk.Method.Get, "/sync", {
+        filter: JSON.stringify(filter),
+        timeout: "0",
+    });
+}

@@ -9,6 +9,7 @@ import {
     makeUser,
     membershipSeen,
     messageBodies,
+    rawSync,
     roomFor,
     say,
     scenario,
@@ -21,10 +22,7 @@ import {
 
 /** A full /sync (no since token) that includes rooms the user has left. */
 function syncIncludingLeft(user) {
-    return user.client.http.authedRequest(sdk.Method.Get, "/sync", {
-        filter: JSON.stringify({ room: { include_leave: true, timeline: { limit: 1 } } }),
-        timeout: "0",
-    });
+    return rawSync(user, { room: { include_leave: true, timeline: { limit: 1 } } });
 }
 
 await scenario("rooms and messaging", async (baseUrl) => {
@@ -158,6 +156,18 @@ await scenario("rooms and messaging", async (baseUrl) => {
         assert.deepEqual(Object.keys(joined), [alice.userId]);
         const rooms = await bob.client.getJoinedRooms();
         assert.ok(!rooms.joined_rooms.includes(roomId), "the room is not in bob's joined_rooms");
+    });
+
+    await step("alice talks on; bob, gone, no longer sees new messages", async () => {
+        const { event_id: afterLeave } = await alice.client.sendTextMessage(roomId, "Now that Bob has gone...");
+        await eventInTimeline(alice, aliceRoom, afterLeave);
+        const { chunk } = await bob.client.createMessagesRequest(roomId, null, 50, sdk.Direction.Backward);
+        const ids = chunk.map((e) => e.event_id);
+        assert.ok(!ids.includes(afterLeave), "a message sent after bob left is not in his /messages");
+        const bodies = chunk.filter((e) => e.type === "m.room.message").map((e) => e.content.body).reverse();
+        assert.deepEqual(bodies, expected, "but what he saw while in the room is still his to read");
+        assert.ok(!timeline(bobRoom, "m.room.message").some((e) => e.getId() === afterLeave),
+            "nor did his sync deliver it");
     });
 
     await step("until he forgets it, the left room is in a sync that includes left rooms", async () => {
