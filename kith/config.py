@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 Registration = Literal["closed", "token", "open"]
 REGISTRATION_MODES: tuple[str, ...] = ("closed", "token", "open")
+Encryption = Literal["private", "all", "off"]
+ENCRYPTION_MODES: tuple[str, ...] = ("private", "all", "off")
 
 DEFAULT_TOML = """\
 # Kith configuration. Every setting shows its default; command-line flags of
@@ -41,6 +43,33 @@ rate_limit = {rate_limit}
 # Largest request body accepted, in bytes (media uploads have their own limit).
 max_request_bytes = 1048576
 
+# Which new rooms are end-to-end encrypted from the start (m.room.encryption
+# in their initial state; once on, encryption cannot be switched off):
+#   "private" - private chats and direct messages
+#   "all"     - every new room, public ones too
+#   "off"     - none; clients may still enable it per room
+encryption = "private"
+
+[media]
+# Largest file a user may upload, in bytes (advertised to clients as
+# m.upload.size). Uploads are streamed to disk, never held in memory.
+max_upload_bytes = 104857600
+
+# Total bytes of media one user may store; 0 means no quota.
+user_quota_bytes = 0
+
+# Images with more pixels than this are never thumbnailed (decompression bombs).
+max_thumbnail_pixels = 50000000
+
+# Serve the deprecated unauthenticated /_matrix/media/v3/download and
+# /thumbnail endpoints (old clients). Off: they answer 404 M_NOT_FOUND.
+# `kith serve --legacy-media` switches them on too.
+legacy = false
+
+# URL previews (/_matrix/client/v1/media/preview_url) make the server fetch
+# pages users link to; private and loopback addresses are always refused.
+url_preview = false
+
 [log]
 # One of "debug", "info", "warning", "error".
 level = "info"
@@ -57,7 +86,13 @@ class Config:
     registration: Registration = "closed"
     rate_limit: bool = True
     max_request_bytes: int = 1024 * 1024
+    encryption: Encryption = "private"
     log_level: str = "info"
+    media_max_upload_bytes: int = 100 * 1024 * 1024
+    media_user_quota_bytes: int = 0  # 0: no quota
+    media_max_thumbnail_pixels: int = 50_000_000
+    media_legacy: bool = False
+    media_url_preview: bool = False
 
     @property
     def database_path(self) -> Path:
@@ -66,6 +101,10 @@ class Config:
     @property
     def signing_key_path(self) -> Path:
         return self.data_dir / "signing.key"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
 
     @property
     def config_path(self) -> Path:
@@ -110,9 +149,35 @@ def _from_toml(data_dir: Path, raw: dict[str, Any]) -> Config:
         if not isinstance(size, int) or size < 65536:
             raise ConfigError("max_request_bytes must be an integer of at least 65536")
         config = replace(config, max_request_bytes=size)
+    if "encryption" in raw:
+        mode = _str(raw, "encryption")
+        if mode not in ENCRYPTION_MODES:
+            raise ConfigError(f"encryption must be one of {', '.join(ENCRYPTION_MODES)}")
+        config = replace(config, encryption=mode)  # type: ignore[arg-type]
+    media = raw.get("media", {})
+    if not isinstance(media, dict):
+        raise ConfigError("[media] must be a table")
+    config = _media_from_toml(config, media)
     log = raw.get("log", {})
     if isinstance(log, dict) and "level" in log:
         config = replace(config, log_level=str(log["level"]))
+    return config
+
+
+def _media_from_toml(config: Config, media: dict[str, Any]) -> Config:
+    for key, field_name, minimum in (("max_upload_bytes", "media_max_upload_bytes", 1),
+                                     ("user_quota_bytes", "media_user_quota_bytes", 0),
+                                     ("max_thumbnail_pixels", "media_max_thumbnail_pixels", 1)):
+        if key in media:
+            value = media[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ConfigError(f"[media] {key} must be an integer of at least {minimum}")
+            config = replace(config, **{field_name: value})
+    for key, field_name in (("legacy", "media_legacy"), ("url_preview", "media_url_preview")):
+        if key in media:
+            if not isinstance(media[key], bool):
+                raise ConfigError(f"[media] {key} must be true or false")
+            config = replace(config, **{field_name: media[key]})
     return config
 
 

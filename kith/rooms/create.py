@@ -108,8 +108,26 @@ def default_power_levels(creator: str, request: CreateRoomRequest) -> dict[str, 
     return content
 
 
+MEGOLM = "m.megolm.v1.aes-sha2"
+
+
+def encrypted_by_default(request: CreateRoomRequest, mode: str) -> bool:
+    """Config `encryption`: "private" encrypts private_chat / trusted_private_chat
+    rooms and direct chats, "all" every room, "off" none. An m.room.encryption
+    in initial_state is the client's own choice and wins (spec: create_room.yaml,
+    initial_state overrides preset-generated state)."""
+    if any(i["type"] == "m.room.encryption" and i.get("state_key", "") == ""
+           for i in request.initial_state):
+        return False
+    if mode == "all":
+        return True
+    if mode == "private":
+        return request.is_direct or request.preset in ("private_chat", "trusted_private_chat")
+    return False
+
+
 def creation_intents(creator: str, request: CreateRoomRequest, server_name: str,
-                     profile: dict[str, Any]) -> list[Intent]:
+                     profile: dict[str, Any], encryption: str = "private") -> list[Intent]:
     version = request.version
     create_content = dict(request.creation_content)
     create_content["room_version"] = version.identifier
@@ -137,6 +155,8 @@ def creation_intents(creator: str, request: CreateRoomRequest, server_name: str,
         Intent(creator, "m.room.history_visibility", {"history_visibility": history}, ""),
         Intent(creator, "m.room.guest_access", {"guest_access": guest}, ""),
     ]
+    if encrypted_by_default(request, encryption):
+        intents.append(Intent(creator, "m.room.encryption", {"algorithm": MEGOLM}, ""))
     for item in request.initial_state:
         intents.append(Intent(creator, item["type"], item["content"], item.get("state_key", "")))
     if request.name is not None:
