@@ -385,16 +385,17 @@ class EventStore:
         rows = await self._db.read(lambda cur: cur.execute(sql, params).fetchall())
         return [_row_to_event(r) for r in rows]
 
-    async def state_at(self, room_id: str, upto: int, types: Iterable[str] | None = None
-                       ) -> dict[StateKey, StoredEvent]:
-        """The room's state after every event with stream_id <= upto."""
+    async def state_at(self, room_id: str, upto: int, types: Iterable[str] | None = None,
+                       after: int | None = None) -> dict[StateKey, StoredEvent]:
+        """The room's state after every event with stream_id <= upto; with
+        `after`, only the entries whose latest event is newer than that."""
         type_list = list(types) if types is not None else None
 
         def txn(cur: Cursor) -> dict[StateKey, StoredEvent]:
             sql = (f"SELECT {_COLUMNS} FROM events WHERE stream_id IN ("
                    " SELECT MAX(stream_id) FROM events WHERE room_id = ? AND state_key IS NOT NULL"
-                   " AND stream_id <= ?")
-            params: list[Any] = [room_id, upto]
+                   " AND stream_id <= ? AND stream_id > ?")
+            params: list[Any] = [room_id, upto, after if after is not None else -1]
             if type_list is not None:
                 sql += f" AND type IN ({','.join('?' * len(type_list))})"
                 params.extend(type_list)

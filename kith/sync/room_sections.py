@@ -79,9 +79,9 @@ class RoomSections:
                         ) -> list[StoredEvent]:
         """State at the start of the timeline: all of it when `full`, otherwise
         what changed between `since` and the timeline's start."""
-        state = await self._events.state_at(room_id, slice_.start)
-        if not full and since is not None:
-            state = {k: e for k, e in state.items() if e.stream_id > since}
+        incremental = not full and since is not None
+        state = await self._events.state_at(room_id, slice_.start,
+                                            after=since if incremental else None)
         chosen = []
         for (etype, key), event in state.items():
             if lazy_for is not None and etype == "m.room.member" and key not in lazy_for:
