@@ -372,11 +372,26 @@ export function membershipSeen(user, room, memberId, membership, { timeoutMs } =
 }
 
 /**
+ * Create a room (preset private_chat unless told otherwise) and check that it
+ * is not end-to-end encrypted: these scenarios send plaintext, which the SDK
+ * refuses to do in an encrypted room without its crypto module.
+ */
+export async function createRoom(user, options = {}) {
+    const { room_id: roomId } = await user.client.createRoom({ preset: "private_chat", ...options });
+    assert.match(roomId, /^!/);
+    const state = await user.client.roomState(roomId);
+    const encryption = state.find((e) => e.type === "m.room.encryption");
+    assert.ok(!encryption, `the server made the new room end-to-end encrypted (${JSON.stringify(encryption?.content)}); ` +
+        "these plaintext scenarios need a server that does not encrypt new rooms by default");
+    return roomId;
+}
+
+/**
  * A private room created by `owner` that `guest` was invited to and joined;
  * returns the room as each of them sees it.
  */
 export async function sharedRoom(owner, guest, createOptions = {}) {
-    const { room_id: roomId } = await owner.client.createRoom({ preset: "private_chat", ...createOptions });
+    const roomId = await createRoom(owner, createOptions);
     await owner.client.invite(roomId, guest.userId);
     await roomFor(guest, roomId, { membership: "invite" });
     await guest.client.joinRoom(roomId);

@@ -6,6 +6,7 @@
 import {
     assert,
     clientFor,
+    createRoom,
     login,
     makeUser,
     roomFor,
@@ -58,7 +59,7 @@ await scenario("pagination", async (baseUrl) => {
     const alice = await step("alice signs up and starts syncing", () => makeUser(baseUrl, "alice"));
 
     const roomId = await step(`alice creates a room and sends ${COUNT} numbered messages`, async () => {
-        const { room_id: id } = await alice.client.createRoom({ preset: "private_chat", name: "Numbers" });
+        const id = await createRoom(alice, { name: "Numbers" });
         for (const body of expected) await say(alice, id, body);
         const room = await roomFor(alice, id);
         await waitFor(`alice's sync to deliver all ${COUNT} messages`, () =>

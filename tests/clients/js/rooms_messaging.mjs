@@ -4,6 +4,7 @@
 
 import {
     assert,
+    createRoom,
     eventInTimeline,
     expectMatrixError,
     makeUser,
@@ -34,12 +35,7 @@ await scenario("rooms and messaging", async (baseUrl) => {
     });
 
     const roomId = await step("alice creates a private room with a name and topic", async () => {
-        const { room_id: id } = await alice.client.createRoom({
-            preset: "private_chat",
-            name: "Tea party",
-            topic: "Unbirthday plans",
-        });
-        assert.match(id, /^!/);
+        const id = await createRoom(alice, { preset: "private_chat", name: "Tea party", topic: "Unbirthday plans" });
         const room = await roomFor(alice, id, { membership: "join" });
         await waitFor("alice to see the room's name and topic", () =>
             room.name === "Tea party" &&
