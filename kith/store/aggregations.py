@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kith.store.database import Cursor, Database
-from kith.store.events import _COLUMNS, StoredEvent, _row_to_event
+from kith.store.event_rows import _COLUMNS, StoredEvent, _row_to_event
 
 MAX_REFERENCES = 50
 

@@ -4,172 +4,36 @@ History on one server is linear: each new event's prev_events is the room's
 previous event, so "state at stream position p" is the last state event per
 (type, state_key) at or before p. Current state is kept in `current_state` and
 cached per room in memory (bounded LRU); the cache is updated only by the
-method that writes, after the transaction committed.
+method that writes, after the transaction committed. Row types and the schema
+live in kith.store.event_rows.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
 
 from kith.events.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
 from kith.store.database import Cursor, Database
+from kith.store.event_rows import (  # noqa: F401  (re-exported for callers)
+    _COLUMNS,
+    SCHEMA,
+    STREAM_TABLES,
+    Maker,
+    NewEvent,
+    Persisted,
+    RoomSnapshot,
+    StateKey,
+    StoredEvent,
+    _relation,
+    _row_to_event,
+)
 
-StateKey = tuple[str, str]
-
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS rooms (
-        room_id TEXT PRIMARY KEY,
-        room_version TEXT NOT NULL,
-        creator TEXT NOT NULL,
-        created_ts INTEGER NOT NULL,
-        is_public INTEGER NOT NULL DEFAULT 0
-    )""",
-    """CREATE TABLE IF NOT EXISTS events (
-        stream_id INTEGER PRIMARY KEY,
-        event_id TEXT NOT NULL UNIQUE,
-        room_id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        state_key TEXT,
-        sender TEXT NOT NULL,
-        origin_server_ts INTEGER NOT NULL,
-        depth INTEGER NOT NULL,
-        json BLOB NOT NULL,
-        prev_state_id TEXT,
-        redacted_by TEXT,
-        relates_to TEXT,
-        rel_type TEXT,
-        thread_id TEXT,
-        txn_device TEXT,
-        txn_id TEXT
-    )""",
-    "CREATE INDEX IF NOT EXISTS events_room ON events (room_id, stream_id)",
-    "CREATE INDEX IF NOT EXISTS events_state ON events (room_id, type, state_key, stream_id)"
-    " WHERE state_key IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS events_member ON events (state_key, stream_id)"
-    " WHERE type = 'm.room.member'",
-    "CREATE INDEX IF NOT EXISTS events_relations ON events (relates_to, rel_type, stream_id)"
-    " WHERE relates_to IS NOT NULL",
-    """CREATE TABLE IF NOT EXISTS current_state (
-        room_id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        state_key TEXT NOT NULL,
-        event_id TEXT NOT NULL,
-        PRIMARY KEY (room_id, type, state_key)
-    )""",
-    """CREATE TABLE IF NOT EXISTS room_members (
-        room_id TEXT NOT NULL,
-        user_id TEXT NOT NULL,
-        membership TEXT NOT NULL,
-        event_id TEXT NOT NULL,
-        stream_id INTEGER NOT NULL,
-        forgotten INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (room_id, user_id)
-    )""",
-    "CREATE INDEX IF NOT EXISTS room_members_user ON room_members (user_id, membership)",
-    """CREATE TABLE IF NOT EXISTS event_txns (
-        user_id TEXT NOT NULL,
-        device_id TEXT NOT NULL,
-        txn_id TEXT NOT NULL,
-        event_id TEXT NOT NULL,
-        PRIMARY KEY (user_id, device_id, txn_id)
-    )""",
-]
-STREAM_TABLES = ["events"]
-
-
-@dataclass(slots=True)
-class StoredEvent:
-    stream_id: int
-    event_id: str
-    room_id: str
-    pdu: dict[str, Any]
-    prev_state_id: str | None
-    redacted_by: str | None
-    txn_device: str | None
-    txn_id: str | None
-
-    @property
-    def type(self) -> str:
-        return str(self.pdu["type"])
-
-    @property
-    def sender(self) -> str:
-        return str(self.pdu["sender"])
-
-    @property
-    def state_key(self) -> str | None:
-        key = self.pdu.get("state_key")
-        return key if isinstance(key, str) else None
-
-    @property
-    def content(self) -> dict[str, Any]:
-        content = self.pdu.get("content")
-        return content if isinstance(content, dict) else {}
-
-
-@dataclass(slots=True)
-class RoomSnapshot:
-    """A room's current state as the pure core needs it to build the next event."""
-
-    room_id: str
-    version: RoomVersion
-    state: dict[StateKey, dict[str, Any]]
-    state_ids: dict[StateKey, str]
-    latest_event_id: str | None
-    depth: int
-    create_event_id: str
-
-    def copy(self) -> RoomSnapshot:
-        return RoomSnapshot(self.room_id, self.version, dict(self.state), dict(self.state_ids),
-                            self.latest_event_id, self.depth, self.create_event_id)
-
-
-@dataclass(slots=True)
-class NewEvent:
-    """What a maker hands the store: a built, authorised event."""
-
-    event_id: str
-    pdu: dict[str, Any]
-    txn: tuple[str, str, str] | None = None  # (user_id, device_id, txn_id)
-    redaction_target: str | None = None      # event to mark redacted, if allowed
-
-
-@dataclass(slots=True)
-class Persisted:
-    event_id: str
-    stream_id: int
-    room_id: str
-    pdu: dict[str, Any]
-    member_changes: list[tuple[str, str]] = field(default_factory=list)
-
-
-Maker = Callable[[RoomSnapshot | None], NewEvent]
-
-_COLUMNS = "stream_id, event_id, room_id, json, prev_state_id, redacted_by, txn_device, txn_id"
-
-
-def _row_to_event(row: tuple[Any, ...]) -> StoredEvent:
-    return StoredEvent(row[0], row[1], row[2], orjson.loads(row[3]), row[4], row[5], row[6], row[7])
-
-
-def _relation(content: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(relates_to event, rel_type, thread root) from content.m.relates_to."""
-    rel = content.get("m.relates_to")
-    if not isinstance(rel, dict):
-        return None, None, None
-    target = rel.get("event_id")
-    rel_type = rel.get("rel_type")
-    if not isinstance(target, str):
-        return None, None, None
-    rel_type = rel_type if isinstance(rel_type, str) else None
-    thread = target if rel_type == "m.thread" else None
-    return target, rel_type, thread
-
+__all__ = ["EventStore", "SCHEMA", "STREAM_TABLES", "Maker", "NewEvent", "Persisted",
+           "RoomSnapshot", "StateKey", "StoredEvent"]
 
 class EventStore:
     def __init__(self, db: Database, cache_rooms: int = 2048) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kith.store.database import Database
-from kith.store.events import _COLUMNS, StoredEvent, _row_to_event
+from kith.store.event_rows import _COLUMNS, StoredEvent, _row_to_event
 
 
 class RelationStore:
