@@ -51,6 +51,7 @@ from kith.sync.unread import UnreadCounter
 from kith.store.database import Database
 from kith.api import key_backup as key_backup_api, keys as keys_api, to_device as to_device_api
 from kith.e2ee import service as e2ee_service
+from kith.rooms import create as create_plan
 
 log = logging.getLogger("kith")
 
@@ -152,6 +153,7 @@ def build_app(config: Config) -> App:
     )
     routes += sync_api.routes(sync_handler, filter_store.get_filter)
     e2ee = e2ee_service.E2EE.build(db, event_store, notifier)
+    create_plan.set_server_encryption(config.encryption)
     accounts.on_devices_deleted.append(e2ee.devices_deleted)
     accounts.on_deactivated.append(e2ee.deactivated)
     accounts.on_deactivated.append(room_service.leave_all)
