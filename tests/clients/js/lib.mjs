@@ -16,20 +16,6 @@ import { logger as sdkLogger } from "matrix-js-sdk/lib/logger.js";
 
 export { assert, sdk };
 
-// The SDK logs a great deal at debug level; keep only its warnings and errors
-// unless asked for more, one short line each.
-// Two messages are known noise, not signs of a server problem: the SDK's
-// MatrixRTC manager sees a new room's state before the room is stored, and
-// the SDK misses push rules the spec has since removed (v1.17 dropped
-// .m.rule.contains_display_name and .m.rule.roomnotif) or adds unstable ones.
-const SDK_NOISE = [/^Got room state event for unknown room/, /^(Missing|Adding) default global \w+ push rule /];
-sdkLogger.methodFactory = (methodName) => (...args) => {
-    if (typeof args[0] === "string" && SDK_NOISE.some((re) => re.test(args[0]))) return;
-    const parts = args.map((a) => (a instanceof Error ? `${a.name}: ${a.message}` : a));
-    console.log(stamp(), `  sdk ${methodName}:`, ...parts);
-};
-sdkLogger.setLevel(process.env.KITH_JS_SDK_LOG || "warn");
-
 export const DEFAULT_TIMEOUT_MS = 15_000;
 const SCENARIO_DEADLINE_MS = Number(process.env.KITH_JS_DEADLINE_MS || 100_000);
 const TRACE = Boolean(process.env.KITH_JS_TRACE);
@@ -43,6 +29,20 @@ const stamp = () => `${String(((Date.now() - started) / 1000).toFixed(2)).padSta
 export function log(...parts) {
     console.log(stamp(), ...parts);
 }
+
+// The SDK logs a great deal at debug level; keep only its warnings and errors
+// unless asked for more, one short line each.
+// Two messages are known noise, not signs of a server problem: the SDK's
+// MatrixRTC manager sees a new room's state before the room is stored, and
+// the SDK misses default push rules the spec has since removed
+// (.m.rule.contains_display_name, .m.rule.roomnotif) or adds unstable ones.
+const SDK_NOISE = [/^Got room state event for unknown room/, /^(Missing|Adding) default global \w+ push rule /];
+sdkLogger.methodFactory = (methodName) => (...args) => {
+    if (typeof args[0] === "string" && SDK_NOISE.some((re) => re.test(args[0]))) return;
+    const parts = args.map((a) => (a instanceof Error ? `${a.name}: ${a.message}` : a));
+    console.log(stamp(), `  sdk ${methodName}:`, ...parts);
+};
+sdkLogger.setLevel(process.env.KITH_JS_SDK_LOG || "warn");
 
 const exchanges = []; // ring buffer of recent HTTP exchanges, for failure reports
 const MAX_EXCHANGES = 80;
