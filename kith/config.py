@@ -172,7 +172,7 @@ def _media_from_toml(config: Config, media: dict[str, Any]) -> Config:
             value = media[key]
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ConfigError(f"[media] {key} must be an integer of at least {minimum}")
-            config = replace(config, **{field_name: value})
+            config = replace(config, **{field_name: value})  # type: ignore[arg-type]
     for key, field_name in (("legacy", "media_legacy"), ("url_preview", "media_url_preview")):
         if key in media:
             if not isinstance(media[key], bool):

@@ -110,3 +110,23 @@ async def test_signature_uploads(client: httpx.AsyncClient) -> None:
     seen_by_alice = await alice.request("POST", "/keys/query", {"device_keys": {bob.user_id: []}})
     assert usk_id in seen_by_alice["master_keys"][bob.user_id]["signatures"][alice.user_id]
     assert alice.user_id in (await bob.sync(since))["device_lists"]["changed"]
+
+
+async def test_device_signs_own_master_key(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    keys = await _setup(alice)
+    dkey = device_signing_key(alice)
+    await alice.request("POST", "/keys/upload", {"device_keys": device_keys(alice, dkey)})
+    master = copy.deepcopy(keys["body"]["master_key"])
+    signed = sign_json(master, alice.user_id, dkey)
+    result = await alice.request("POST", "/keys/signatures/upload",
+                                 {alice.user_id: {public(keys["master"]): signed}})
+    assert result["failures"] == {}
+    query = await alice.request("POST", "/keys/query", {"device_keys": {alice.user_id: []}})
+    sigs = query["master_keys"][alice.user_id]["signatures"][alice.user_id]
+    assert f"ed25519:{alice.device_id}" in sigs
+    # A changed object (not the stored key) is refused per key.
+    tampered = dict(copy.deepcopy(signed), usage=["master", "other"])
+    bad = await alice.request("POST", "/keys/signatures/upload",
+                              {alice.user_id: {public(keys["master"]): tampered}})
+    assert bad["failures"][alice.user_id][public(keys["master"])]["errcode"] == "M_INVALID_PARAM"
