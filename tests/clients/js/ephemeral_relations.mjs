@@ -58,11 +58,11 @@ await scenario("ephemeral events and relations", async (baseUrl) => {
         const event = await eventInTimeline(alice, aliceRoom, id);
         await waitFor("the server to count bob's message as unread for alice", async () =>
             (await unread(alice))?.notification_count >= 1,
-            { explain: () => "unread_notifications in alice's /sync never reached 1" });
+            { intervalMs: 100, explain: () => "unread_notifications in alice's /sync never reached 1" });
         await alice.client.sendReadReceipt(event);
         await waitFor("alice's receipt to clear her unread count", async () =>
             (await unread(alice))?.notification_count === 0,
-            { explain: () => "unread_notifications.notification_count stayed above 0" });
+            { intervalMs: 100, explain: () => "unread_notifications.notification_count stayed above 0" });
         await waitFor("bob to see alice's read receipt on his message", () =>
             bobRoom.getEventReadUpTo(alice.userId, true) === id,
             { explain: () => JSON.stringify(bobRoom.getReadReceiptForUserId(alice.userId, true)) });
