@@ -74,23 +74,22 @@ def _tail(path: Path, lines: int = 60) -> str:
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_js_sdk_scenario(scenario: str, plaintext_server: Any, js_packages: Path) -> None:
-    server = plaintext_server
     script = JS_DIR / f"{scenario}.mjs"
     env = {**os.environ, "NODE_NO_WARNINGS": "1"}
     try:
         done = subprocess.run(
-            [_node(), str(script.relative_to(REPO)), server.base_url],
+            [_node(), str(script.relative_to(REPO)), plaintext_server.base_url],
             cwd=REPO, env=env, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S,
         )
     except subprocess.TimeoutExpired as err:
         out = (err.stdout or b"").decode(errors="replace") if isinstance(err.stdout, bytes) \
             else (err.stdout or "")
         pytest.fail(f"{scenario}.mjs did not finish in {SCRIPT_TIMEOUT_S} s\n{out}\n"
-                    f"--- server log (tail) ---\n{_tail(server.log_path)}", pytrace=False)
+                    f"--- server log (tail) ---\n{_tail(plaintext_server.log_path)}", pytrace=False)
     if done.returncode != 0:
         pytest.fail(
             f"{scenario}.mjs exited {done.returncode}\n"
             f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}\n"
-            f"--- server log (tail) ---\n{_tail(server.log_path)}",
+            f"--- server log (tail) ---\n{_tail(plaintext_server.log_path)}",
             pytrace=False,
         )
