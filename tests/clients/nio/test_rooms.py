@@ -26,6 +26,7 @@ from nio import (
     RoomMessagesError,
     RoomMessagesResponse,
     RoomPreset,
+    RoomSendResponse,
     RoomUnbanResponse,
 )
 
@@ -121,6 +122,20 @@ async def test_messages_reach_both_sides_in_order(clients: Clients) -> None:
         # Incremental syncs never repeat an event.
         ids = [raw(e)["event_id"] for e in events]
         assert len(ids) == len(set(ids))
+
+
+async def test_send_is_idempotent_per_transaction_id(clients: Clients) -> None:
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    room_id = await shared_room(alice, bob)
+    await catch_up(bob)
+    content = {"msgtype": "m.text", "body": "only once"}
+    first = expect(await alice.room_send(room_id, "m.room.message", content, tx_id="txn-1"), RoomSendResponse)
+    again = expect(await alice.room_send(room_id, "m.room.message", content, tx_id="txn-1"), RoomSendResponse)
+    assert again.event_id == first.event_id  # a retried PUT returns the same event
+    await say(alice, room_id, "fence")
+    events = timeline(await sync_until(bob, bodies_seen(room_id, ["fence"])), room_id)
+    assert bodies(events) == ["only once", "fence"]
 
 
 async def test_messages_pagination_backwards_and_forwards(clients: Clients) -> None:
