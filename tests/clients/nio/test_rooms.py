@@ -16,6 +16,8 @@ from nio import (
     RoomCreateResponse,
     RoomForgetError,
     RoomForgetResponse,
+    RoomGetEventError,
+    RoomGetEventResponse,
     RoomGetStateEventError,
     RoomGetStateEventResponse,
     RoomGetStateResponse,
@@ -324,6 +326,21 @@ async def test_leave_then_forget(clients: Clients) -> None:
     assert room_id not in later.rooms.leave and room_id not in later.rooms.join
     response = await bob.room_messages(room_id, start=bob.next_batch, limit=20)
     assert isinstance(response, RoomMessagesError) and http_status(response) == 403
+
+
+async def test_forgotten_room_events_cannot_be_fetched(clients: Clients) -> None:
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    room_id = await shared_room(alice, bob)
+    secret = await say(alice, room_id, "said while bob was here")
+    assert raw(expect(await bob.room_get_event(room_id, secret), RoomGetEventResponse).event)["content"]["body"]
+
+    expect(await bob.room_leave(room_id), RoomLeaveResponse)
+    expect(await bob.room_forget(room_id), RoomForgetResponse)
+    # "After this API is called, a user will no longer be able to retrieve history for this room."
+    response = await bob.room_get_event(room_id, secret)
+    assert isinstance(response, RoomGetEventError), f"forgotten event still served: {raw(response.event)}"
+    assert http_status(response) in (403, 404)
 
 
 async def test_joined_rooms_and_members(clients: Clients) -> None:
