@@ -51,6 +51,10 @@ from kith.sync.unread import UnreadCounter
 from kith.store.database import Database
 from kith.api import key_backup as key_backup_api, keys as keys_api, to_device as to_device_api
 from kith.e2ee import service as e2ee_service
+from kith.api import media as media_api
+from kith.media.service import MediaService
+from kith.media.storage import MediaStorage
+from kith.store import media as media_store
 from kith.rooms import create as create_plan
 
 log = logging.getLogger("kith")
@@ -62,6 +66,7 @@ SCHEMAS += [account_data_store.SCHEMA, receipts_store.SCHEMA, profiles_store.SCH
             pushers_store.SCHEMA, push_rules_store.SCHEMA, filters_store.SCHEMA]
 STREAM_TABLES += [*account_data_store.STREAM_TABLES, *receipts_store.STREAM_TABLES]
 SCHEMAS += [e2ee_service.SCHEMA]
+SCHEMAS += [media_store.SCHEMA]
 STREAM_TABLES += e2ee_service.STREAM_TABLES
 
 
@@ -162,6 +167,12 @@ def build_app(config: Config) -> App:
     routes += keys_api.routes(e2ee, accounts, uia)
     routes += to_device_api.routes(e2ee)
     routes += key_backup_api.routes(e2ee)
+    media = MediaService(
+        config.server_name, media_store.MediaStore(db), MediaStorage(config.media_dir),
+        max_upload_bytes=config.media_max_upload_bytes,
+        user_quota_bytes=config.media_user_quota_bytes,
+        max_thumbnail_pixels=config.media_max_thumbnail_pixels)
+    routes += media_api.routes(media, legacy=config.media_legacy, url_preview=config.media_url_preview)
 
     limiter = RateLimiter(rate_per_second=2.0, burst=20) if config.rate_limit else None
     app = App(config=config, db=db, asgi=None, accounts=accounts)  # type: ignore[arg-type]

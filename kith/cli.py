@@ -37,6 +37,8 @@ def _base_config(args: argparse.Namespace) -> Config:
         loaded = replace(loaded, registration=flags.registration)
     if getattr(args, "rate_limit", None):
         loaded = replace(loaded, rate_limit=flags.rate_limit)
+    if getattr(args, "legacy_media", False):
+        loaded = replace(loaded, media_legacy=True)
     return loaded
 
 
@@ -126,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", help="HOST:PORT (default 127.0.0.1:8008)")
     serve.add_argument("--registration", choices=config_mod.REGISTRATION_MODES)
     serve.add_argument("--rate-limit", choices=("on", "off"))
+    serve.add_argument("--legacy-media", action="store_true",
+                       help="serve the deprecated unauthenticated media downloads ([media] legacy)")
     serve.set_defaults(func=_cmd_serve)
 
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_cmd", required=True)

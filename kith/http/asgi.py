@@ -9,9 +9,11 @@ becomes 500 M_UNKNOWN without details.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -19,7 +21,7 @@ import orjson
 from kith.errors import MatrixError, limit_exceeded, missing_token, too_large, unknown, unknown_token, unrecognized
 from kith.http.ratelimit import RateLimiter
 from kith.http.router import Router
-from kith.http.types import Request, Requester, Response, Route, json_response
+from kith.http.types import BodyIncomplete, Request, Requester, Response, Route, json_response
 from kith.store.accounts import AccountStore
 
 log = logging.getLogger("kith.http")
@@ -65,12 +67,18 @@ class KithASGI:
         if scope["type"] != "http":
             return
         response = await self._handle(scope, receive)
-        headers = [(b"content-type", response.content_type.encode()),
-                   (b"content-length", str(len(response.body)).encode())]
+        headers = [(b"content-type", response.content_type.encode())]
+        if response.stream is None:
+            headers.append((b"content-length", str(len(response.body)).encode()))
+        elif response.length is not None:
+            headers.append((b"content-length", str(response.length).encode()))
         headers.extend(CORS_HEADERS)
         headers.extend(response.headers)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": response.body})
+        if response.stream is None:
+            await send({"type": "http.response.body", "body": response.body})
+        else:
+            await _send_stream(response.stream, receive, send)
 
     async def _run_lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -99,6 +107,9 @@ class KithASGI:
             return await self._dispatch(scope, receive, method, path)
         except MatrixError as err:
             return json_response(err.to_json(), err.status)
+        except BodyIncomplete:
+            # Nobody is left to read an answer; this one only completes the cycle.
+            return json_response(unknown("Request body incomplete").to_json(), 400)
         except Exception:
             log.exception("unhandled error in %s %s", method, scope["path"])
             failure = unknown()
@@ -124,7 +135,12 @@ class KithASGI:
             raise unrecognized(405, f"Method {method} not allowed here")
         route = match.route
         request.path_params = match.params
-        request.body = await self._read_body(request, receive)
+        limit = route.max_body if route.max_body is not None else self._max_body
+        if route.stream_body:
+            _check_declared_length(request, limit)
+            request.stream = _stream_body(receive, limit)
+        else:
+            request.body = await self._read_body(request, receive, limit)
         if route.auth != "none":
             request.requester = await self._authenticate(request, route.auth == "required")
         if route.rate_limited and self._limiter is not None:
@@ -137,10 +153,8 @@ class KithASGI:
             return result
         return json_response(result)
 
-    async def _read_body(self, request: Request, receive: Receive) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._max_body:
-            raise too_large()
+    async def _read_body(self, request: Request, receive: Receive, limit: int) -> bytes:
+        _check_declared_length(request, limit)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -149,7 +163,7 @@ class KithASGI:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self._max_body:
+            if size > limit:
                 raise too_large()
             chunks.append(chunk)
             if not message.get("more_body"):
@@ -176,6 +190,57 @@ class KithASGI:
         if owner is None:
             raise unknown_token()
         return Requester(owner.user_id, owner.device_id, owner.is_admin, token_hash)
+
+
+def _check_declared_length(request: Request, limit: int) -> None:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large()
+
+
+async def _stream_body(receive: Receive, limit: int) -> AsyncIterator[bytes]:
+    """The request body chunk by chunk, failing as soon as it passes `limit`."""
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BodyIncomplete()
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large()
+        if chunk:
+            yield chunk
+        if not message.get("more_body"):
+            return
+
+
+async def _send_stream(stream: AsyncIterator[bytes], receive: Receive, send: Send) -> None:
+    """Send a streamed body; stop early (and close the source) if the client
+    goes away. uvicorn's send() waits while its write buffer is full, so at
+    most a few chunks are in memory at a time."""
+    gone = asyncio.Event()
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        async for chunk in stream:
+            if gone.is_set():
+                break
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        if not gone.is_set():
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def _parse_query(raw: bytes) -> dict[str, list[str]]:

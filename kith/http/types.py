@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -34,6 +34,10 @@ class Request:
     client_ip: str | None
     path_params: dict[str, str] = field(default_factory=dict)
     requester: Requester | None = None
+    # On routes with stream_body=True: the body as it arrives, in chunks; the
+    # route's size limit is enforced while iterating (413 M_TOO_LARGE), and a
+    # client that goes away mid-body raises BodyIncomplete. `body` stays b"".
+    stream: AsyncIterator[bytes] | None = None
 
     @property
     def user(self) -> Requester:
@@ -97,6 +101,11 @@ class Response:
     body: bytes = b"{}"
     content_type: str = "application/json"
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # A streamed body, sent chunk by chunk (`body` is then ignored); `length` is
+    # its Content-Length when known. The iterator is closed (aclose) when the
+    # client goes away early.
+    stream: AsyncIterator[bytes] | None = None
+    length: int | None = None
 
 
 def json_response(value: Any, status: int = 200) -> Response:
@@ -116,6 +125,14 @@ class Route:
     handler: Handler
     auth: Auth = "required"
     rate_limited: bool = False
+    # stream_body: the handler reads request.stream instead of request.body;
+    # max_body: this route's body limit in bytes (None: config.max_request_bytes).
+    stream_body: bool = False
+    max_body: int | None = None
+
+
+class BodyIncomplete(Exception):
+    """The client disconnected before sending the whole request body."""
 
 
 def require(condition: bool, error: MatrixError) -> None:

@@ -1,0 +1,275 @@
+"""The media repository's operations, between the HTTP routes (kith.api.media),
+the metadata (kith.store.media) and the files (kith.media.storage)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from kith.errors import MatrixError, forbidden, limit_exceeded, not_found, too_large
+from kith.media import headers
+from kith.media.sizing import MAX_STEP, Method, bucket
+from kith.media.storage import MediaStorage
+from kith.media.thumbnailer import CannotThumbnail, Thumbnail, TooLarge, can_thumbnail, make_thumbnail
+from kith.store.media import MediaRecord, MediaStore
+
+log = logging.getLogger("kith.media")
+
+UNUSED_EXPIRY_MS = 24 * 3600 * 1000  # spec: recommended expiry of created media ids
+MAX_PENDING_PER_USER = 20
+DEFAULT_TIMEOUT_MS = 20_000
+MAX_TIMEOUT_MS = 60_000
+THUMBNAIL_WORKERS = max(1, min(4, os.cpu_count() or 1))
+
+MEDIA_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+
+_THUMB_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp", ".gif": "image/gif"}
+_ORIGINAL = ".orig"  # marker file: the content itself serves as this thumbnail
+
+
+def cannot_overwrite() -> MatrixError:
+    return MatrixError(409, "M_CANNOT_OVERWRITE_MEDIA", "Media already uploaded")
+
+
+def not_yet_uploaded() -> MatrixError:
+    return MatrixError(504, "M_NOT_YET_UPLOADED", "Content has not yet been uploaded")
+
+
+def quota_exceeded() -> MatrixError:
+    return MatrixError(403, "M_RESOURCE_LIMIT_EXCEEDED", "Media quota exceeded",
+                       admin_contact="")
+
+
+def cannot_thumbnail() -> MatrixError:
+    return MatrixError(400, "M_UNKNOWN", "Cannot generate thumbnails for the requested content")
+
+
+@dataclass(frozen=True, slots=True)
+class ThumbnailFile:
+    path: Path
+    content_type: str
+    size: int
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class MediaService:
+    def __init__(self, server_name: str, store: MediaStore, storage: MediaStorage, *,
+                 max_upload_bytes: int, user_quota_bytes: int, max_thumbnail_pixels: int) -> None:
+        self.server_name = server_name
+        self.store = store
+        self.storage = storage
+        self.max_upload_bytes = max_upload_bytes
+        self.user_quota_bytes = user_quota_bytes
+        self.max_thumbnail_pixels = max_thumbnail_pixels
+        self._uploaded: dict[str, asyncio.Event] = {}
+        self._blob_lock = asyncio.Lock()
+        self._thumb_workers = asyncio.Semaphore(THUMBNAIL_WORKERS)
+        self._thumb_locks: dict[str, asyncio.Lock] = {}
+        self._last_expiry_sweep = 0
+
+    def mxc(self, media_id: str) -> str:
+        return f"mxc://{self.server_name}/{media_id}"
+
+    # -- uploads ----------------------------------------------------------------------
+
+    async def upload(self, user_id: str, body: AsyncIterator[bytes], content_type: str | None,
+                     filename: str | None, declared: int | None) -> str:
+        """POST /upload: store the body and return its new mxc:// URI."""
+        await self._check_quota(user_id, declared or 0)
+        tmp, sha256, size = await self.storage.receive(body)
+        media_id = _new_media_id()
+        try:
+            await self._check_quota(user_id, size)
+            async with self._blob_lock:
+                created = self.storage.commit(tmp, sha256)
+                try:
+                    await self.store.add_uploaded(media_id, user_id, sha256, size,
+                                                  content_type, filename, now_ms())
+                except BaseException:
+                    if created:
+                        await self._remove_if_unreferenced(sha256)
+                    raise
+        finally:
+            self.storage.discard(tmp)
+        return self.mxc(media_id)
+
+    async def create(self, user_id: str) -> tuple[str, int]:
+        """POST /create: reserve a media id; (mxc URI, unused_expires_at)."""
+        now = now_ms()
+        if now - self._last_expiry_sweep > 3600_000:
+            self._last_expiry_sweep = now
+            await self.store.delete_expired(now)
+        media_id = _new_media_id()
+        expires = now + UNUSED_EXPIRY_MS
+        if not await self.store.add_pending(media_id, user_id, now, expires, MAX_PENDING_PER_USER):
+            # Spec: too many pending uploads is 429 M_LIMIT_EXCEEDED.
+            raise limit_exceeded(60_000)
+        return self.mxc(media_id), expires
+
+    async def upload_to(self, user_id: str, server_name: str, media_id: str,
+                        body: AsyncIterator[bytes], content_type: str | None,
+                        filename: str | None, declared: int | None) -> None:
+        """PUT /upload/{serverName}/{mediaId}: content for a reserved id."""
+        record = await self._local(server_name, media_id)
+        if record is None:
+            raise not_found("Unknown media ID")
+        if record.user_id != user_id:
+            raise forbidden("This media ID was created by another user")
+        if record.uploaded:
+            raise cannot_overwrite()
+        if record.expires_ts is not None and record.expires_ts <= now_ms():
+            raise not_found("This media ID has expired")
+        await self._check_quota(user_id, declared or 0)
+        tmp, sha256, size = await self.storage.receive(body)
+        try:
+            await self._check_quota(user_id, size)
+            async with self._blob_lock:
+                created = self.storage.commit(tmp, sha256)
+                done = await self.store.complete_pending(media_id, user_id, sha256, size,
+                                                         content_type, filename, now_ms())
+                if not done:
+                    if created:
+                        await self._remove_if_unreferenced(sha256)
+                    current = await self.store.get(media_id)
+                    raise cannot_overwrite() if current and current.uploaded else not_found(
+                        "This media ID has expired")
+        finally:
+            self.storage.discard(tmp)
+        waiters = self._uploaded.pop(media_id, None)
+        if waiters is not None:
+            waiters.set()
+
+    async def _check_quota(self, user_id: str, extra: int) -> None:
+        if self.user_quota_bytes and extra:
+            if await self.store.used_bytes(user_id) + extra > self.user_quota_bytes:
+                raise quota_exceeded()
+        if extra > self.max_upload_bytes:
+            raise too_large(f"Cannot upload files larger than {self.max_upload_bytes} bytes")
+
+    # -- downloads ----------------------------------------------------------------------
+
+    async def _local(self, server_name: str, media_id: str) -> MediaRecord | None:
+        # Kith has no federation: media of other servers is unknown here.
+        if server_name != self.server_name or not MEDIA_ID.match(media_id):
+            return None
+        return await self.store.get(media_id)
+
+    async def find(self, server_name: str, media_id: str, timeout_ms: int | None) -> MediaRecord:
+        """Uploaded media, waiting up to timeout_ms for a reserved id's upload
+        (spec: 504 M_NOT_YET_UPLOADED when it does not come in time)."""
+        record = await self._local(server_name, media_id)
+        if record is None:
+            raise not_found("Media not found")
+        if record.uploaded:
+            return record
+        if record.expires_ts is not None and record.expires_ts <= now_ms():
+            raise not_found("Media not found")
+        timeout = DEFAULT_TIMEOUT_MS if timeout_ms is None else min(timeout_ms, MAX_TIMEOUT_MS)
+        if timeout > 0:
+            event = self._uploaded.setdefault(media_id, asyncio.Event())
+            try:
+                await asyncio.wait_for(event.wait(), timeout / 1000)
+            except TimeoutError:
+                pass
+            record = await self.store.get(media_id)
+            if record is not None and record.uploaded:
+                return record
+        raise not_yet_uploaded()
+
+    def path(self, record: MediaRecord) -> Path:
+        assert record.sha256 is not None
+        return self.storage.blob_path(record.sha256)
+
+    # -- thumbnails ---------------------------------------------------------------------
+
+    async def thumbnail(self, record: MediaRecord, width: int, height: int, method: Method,
+                        animated: bool) -> ThumbnailFile:
+        assert record.sha256 is not None and record.size is not None
+        content_type = headers.essence(record.content_type or "")
+        if not can_thumbnail(content_type):
+            raise cannot_thumbnail()
+        box = (bucket(width) or MAX_STEP, bucket(height) or MAX_STEP)
+        key = f"{box[0]}x{box[1]}-{method}-{'animated' if animated else 'static'}"
+        found = self._cached(record, key)
+        if found is not None:
+            return found
+        lock = self._thumb_locks.setdefault(f"{record.sha256}/{key}", asyncio.Lock())
+        try:
+            async with lock:
+                found = self._cached(record, key)
+                if found is not None:
+                    return found
+                async with self._thumb_workers:
+                    made = await asyncio.to_thread(self._make, record, content_type, box, method,
+                                                   animated)
+        finally:
+            if not lock.locked():
+                self._thumb_locks.pop(f"{record.sha256}/{key}", None)
+        return made
+
+    def _cached(self, record: MediaRecord, key: str) -> ThumbnailFile | None:
+        assert record.sha256 is not None and record.size is not None
+        for ext, content_type in _THUMB_TYPES.items():
+            path = self.storage.thumbnail_path(record.sha256, key + ext)
+            if path.is_file():
+                return ThumbnailFile(path, content_type, path.stat().st_size)
+        if self.storage.thumbnail_path(record.sha256, key + _ORIGINAL).is_file():
+            return ThumbnailFile(self.path(record), headers.essence(record.content_type or ""),
+                                 record.size)
+        return None
+
+    def _make(self, record: MediaRecord, content_type: str, box: tuple[int, int], method: Method,
+              animated: bool) -> ThumbnailFile:
+        """Blocking: runs in a worker thread."""
+        assert record.sha256 is not None and record.size is not None
+        key = f"{box[0]}x{box[1]}-{method}-{'animated' if animated else 'static'}"
+        try:
+            made: Thumbnail = make_thumbnail(self.path(record), content_type, box, method,
+                                             animated, self.max_thumbnail_pixels)
+        except TooLarge:
+            raise too_large("Content is too large to thumbnail") from None
+        except CannotThumbnail as exc:
+            log.info("cannot thumbnail %s: %s", record.media_id, exc)
+            raise cannot_thumbnail() from None
+        if made.data is None:
+            self.storage.write_thumbnail(record.sha256, key + _ORIGINAL, b"")
+            return ThumbnailFile(self.path(record), content_type, record.size)
+        ext = next(e for e, t in _THUMB_TYPES.items() if t == made.content_type)
+        path = self.storage.write_thumbnail(record.sha256, key + ext, made.data)
+        return ThumbnailFile(path, made.content_type, len(made.data))
+
+    # -- export and erasure ----------------------------------------------------------------
+
+    async def media_of(self, user_id: str) -> list[MediaRecord]:
+        return await self.store.by_user(user_id)
+
+    async def erase(self, media_id: str) -> None:
+        async with self._blob_lock:
+            orphan = await self.store.delete(media_id)
+            if orphan is not None:
+                self.storage.remove(orphan)
+
+    async def erase_user(self, user_id: str) -> int:
+        """Delete every piece of media the user uploaded; how many."""
+        records = await self.store.by_user(user_id)
+        for record in records:
+            await self.erase(record.media_id)
+        return len(records)
+
+    async def _remove_if_unreferenced(self, sha256: str) -> None:
+        if not await self.store.is_referenced(sha256):
+            self.storage.remove(sha256)
+
+
+def _new_media_id() -> str:
+    return secrets.token_urlsafe(18)  # 24 characters of A-Za-z0-9_-

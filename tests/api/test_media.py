@@ -1,0 +1,493 @@
+"""Media repository over the in-process app (authed-content-repo.yaml,
+content-repo.yaml): uploads, downloads, ranges, headers, async uploads,
+limits, quota, thumbnails, legacy endpoints and URL previews."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from kith.app import App, build_app
+from kith.config import Config
+from matrix import User, register
+
+UPLOAD = "/_matrix/media/v3/upload"
+V1 = "/_matrix/client/v1/media"
+
+
+@asynccontextmanager
+async def custom_app(config: Config) -> AsyncIterator[tuple[App, httpx.AsyncClient]]:
+    built = build_app(config)
+    transport = httpx.ASGITransport(app=built.asgi)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://kith.test") as http:
+        yield built, http
+    await built.shutdown()
+
+
+async def upload(user: User, data: bytes | Any, content_type: str | None = "application/octet-stream",
+                 filename: str | None = None, expect: int = 200) -> dict[str, Any]:
+    headers = dict(user.auth)
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    params = {"filename": filename} if filename else None
+    response = await user.http.post(UPLOAD, content=data, headers=headers, params=params)
+    assert response.status_code == expect, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def media_path(mxc: str) -> str:
+    assert mxc.startswith("mxc://")
+    return mxc[len("mxc://"):]
+
+
+async def download(user: User, mxc: str, suffix: str = "", **headers: str) -> httpx.Response:
+    return await user.http.get(f"{V1}/download/{media_path(mxc)}{suffix}",
+                               headers={**user.auth, **headers})
+
+
+def png(width: int, height: int, color: tuple[int, int, int] = (200, 30, 60)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def animated_gif(width: int, height: int, frames: int = 3) -> bytes:
+    images = [Image.new("RGB", (width, height), (i * 80 % 256, 100, 50)) for i in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, "GIF", save_all=True, append_images=images[1:], duration=100, loop=0)
+    return buffer.getvalue()
+
+
+# --- upload and download ----------------------------------------------------------
+
+
+async def test_binary_round_trip_with_headers(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    data = os.urandom(300_000) + bytes(range(256))
+    mxc = (await upload(alice, data, "application/octet-stream", "blob.bin"))["content_uri"]
+    assert mxc.startswith("mxc://localhost/")
+    response = await download(alice, mxc)
+    assert response.status_code == 200
+    assert response.content == data
+    h = response.headers
+    assert h["content-type"] == "application/octet-stream"
+    assert h["content-length"] == str(len(data))
+    assert h["content-disposition"] == 'attachment; filename="blob.bin"'
+    assert h["content-security-policy"].startswith("sandbox; default-src 'none'")
+    assert h["x-content-type-options"] == "nosniff"
+    assert h["cache-control"] == "public, max-age=31536000, immutable"
+    assert h["cross-origin-resource-policy"] == "cross-origin"
+    assert h["accept-ranges"] == "bytes"
+
+
+async def test_other_users_can_download_and_name_override(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    mxc = (await upload(alice, png(4, 4), "image/png", "cat.png"))["content_uri"]
+    response = await download(bob, mxc)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["content-disposition"] == 'inline; filename="cat.png"'
+    renamed = await download(bob, mxc, "/Grüße.png")
+    assert renamed.status_code == 200
+    assert renamed.headers["content-disposition"] == "inline; filename*=utf-8''Gr%C3%BC%C3%9Fe.png"
+
+
+@pytest.mark.parametrize(("content_type", "disposition"), [
+    ("text/html", "attachment"), ("image/svg+xml", "attachment"), ("audio/ogg", "inline"),
+    ("text/plain; charset=utf-8", "inline"), (None, "attachment"),
+])
+async def test_disposition_by_type(client: httpx.AsyncClient, content_type: str | None,
+                                   disposition: str) -> None:
+    alice = await register(client, "alice")
+    mxc = (await upload(alice, b"<script>alert(1)</script>", content_type))["content_uri"]
+    response = await download(alice, mxc)
+    assert response.headers["content-disposition"] == disposition
+    assert response.headers["content-type"] == (content_type or "application/octet-stream")
+
+
+async def test_streamed_upload_without_length(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    parts = [os.urandom(70_000) for _ in range(5)]
+
+    async def body() -> AsyncIterator[bytes]:
+        for part in parts:
+            yield part
+
+    mxc = (await upload(alice, body()))["content_uri"]
+    assert (await download(alice, mxc)).content == b"".join(parts)
+
+
+async def test_identical_content_is_stored_once(client: httpx.AsyncClient, app: App) -> None:
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    data = os.urandom(5000)
+    first = (await upload(alice, data, "application/octet-stream", "a"))["content_uri"]
+    second = (await upload(bob, data, "text/plain", "b"))["content_uri"]
+    assert first != second
+    blobs = [p for p in (app.config.media_dir / "blobs").rglob("*") if p.is_file()]
+    assert len(blobs) == 1 and blobs[0].read_bytes() == data
+    assert (await download(bob, second)).headers["content-disposition"] == 'inline; filename="b"'
+    assert (await download(alice, first)).headers["content-type"] == "application/octet-stream"
+    assert not list((app.config.media_dir / "tmp").iterdir())
+
+
+# --- ranges -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("header", "status", "piece", "content_range"), [
+    ("bytes=0-9", 206, slice(0, 10), "bytes 0-9/1000"),
+    ("bytes=990-", 206, slice(990, 1000), "bytes 990-999/1000"),
+    ("bytes=-5", 206, slice(995, 1000), "bytes 995-999/1000"),
+    ("bytes=500-5000", 206, slice(500, 1000), "bytes 500-999/1000"),
+    ("bytes=0-1,4-5", 200, slice(0, 1000), None),
+    ("bytes=1000-", 416, None, "bytes */1000"),
+])
+async def test_range_requests(client: httpx.AsyncClient, header: str, status: int,
+                              piece: slice | None, content_range: str | None) -> None:
+    alice = await register(client, "alice")
+    data = os.urandom(1000)
+    mxc = (await upload(alice, data, "audio/ogg", "voice.ogg"))["content_uri"]
+    response = await download(alice, mxc, Range=header)
+    assert response.status_code == status
+    assert response.headers.get("content-range") == content_range
+    if piece is not None:
+        assert response.content == data[piece]
+        assert response.headers["content-type"] == "audio/ogg"
+        assert response.headers["content-length"] == str(len(data[piece]))
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+async def test_missing_token_is_401(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    mxc = (await upload(alice, b"x"))["content_uri"]
+    for method, path in [("GET", f"{V1}/download/{media_path(mxc)}"),
+                         ("GET", f"{V1}/thumbnail/{media_path(mxc)}?width=32&height=32"),
+                         ("GET", f"{V1}/config"), ("POST", UPLOAD), ("POST", "/_matrix/media/v1/create")]:
+        response = await client.request(method, path, content=b"data")
+        assert response.status_code == 401, (path, response.text)
+        assert response.json()["errcode"] == "M_MISSING_TOKEN"
+
+
+@pytest.mark.parametrize("suffix", ["localhost/doesnotexist", "elsewhere.org/abc", "localhost/bad.id",
+                                    "localhost/..%2F..%2Fkith.db"])
+async def test_unknown_media_is_404(client: httpx.AsyncClient, suffix: str) -> None:
+    alice = await register(client, "alice")
+    response = await client.get(f"{V1}/download/{suffix}", headers=alice.auth)
+    assert response.status_code == 404
+    assert response.json()["errcode"] == "M_NOT_FOUND"
+    thumb = await client.get(f"{V1}/thumbnail/{suffix}?width=32&height=32", headers=alice.auth)
+    assert thumb.status_code == 404 and thumb.json()["errcode"] == "M_NOT_FOUND"
+
+
+async def test_config_advertises_upload_size(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    assert (await alice.request("GET", f"{V1}/config")) == {"m.upload.size": 100 * 1024 * 1024}
+    assert (await alice.request("GET", "/_matrix/media/v3/config"))["m.upload.size"] == 104857600
+
+
+async def test_too_large_is_413_and_leaves_nothing(app_config: Config) -> None:
+    config = replace(app_config, media_max_upload_bytes=10_000)
+    async with custom_app(config) as (built, http):
+        alice = await register(http, "alice")
+        assert (await alice.request("GET", f"{V1}/config"))["m.upload.size"] == 10_000
+        body = await upload(alice, os.urandom(10_001), expect=413)
+        assert body["errcode"] == "M_TOO_LARGE"
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: caught while streaming
+            for _ in range(10):
+                yield os.urandom(4000)
+
+        body = await upload(alice, chunks(), expect=413)
+        assert body["errcode"] == "M_TOO_LARGE"
+        assert not list((config.media_dir / "tmp").iterdir())
+        assert not [p for p in (config.media_dir / "blobs").rglob("*") if p.is_file()]
+        await upload(alice, os.urandom(10_000))
+
+
+async def test_quota_is_403(app_config: Config) -> None:
+    config = replace(app_config, media_user_quota_bytes=5000)
+    async with custom_app(config) as (built, http):
+        alice = await register(http, "alice")
+        bob = await register(http, "bob")
+        await upload(alice, os.urandom(3000))
+        body = await upload(alice, os.urandom(3000), expect=403)
+        assert body["errcode"] == "M_RESOURCE_LIMIT_EXCEEDED"
+        assert "admin_contact" in body
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield os.urandom(2500)
+
+        assert (await upload(alice, chunks(), expect=403))["errcode"] == "M_RESOURCE_LIMIT_EXCEEDED"
+        await upload(bob, os.urandom(3000))  # per user
+        blobs = [p for p in (config.media_dir / "blobs").rglob("*") if p.is_file()]
+        assert len(blobs) == 2
+        assert not list((config.media_dir / "tmp").iterdir())
+
+
+# --- asynchronous uploads -------------------------------------------------------------------
+
+
+async def test_create_then_put(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    created = await alice.request("POST", "/_matrix/media/v1/create", {})
+    mxc = created["content_uri"]
+    assert isinstance(created["unused_expires_at"], int)
+    path = f"{UPLOAD}/{media_path(mxc)}"
+
+    not_yet = await client.get(f"{V1}/download/{media_path(mxc)}?timeout_ms=0", headers=alice.auth)
+    assert not_yet.status_code == 504 and not_yet.json()["errcode"] == "M_NOT_YET_UPLOADED"
+    waited = await client.get(f"{V1}/download/{media_path(mxc)}?timeout_ms=150", headers=alice.auth)
+    assert waited.status_code == 504
+
+    stolen = await client.put(path, content=b"mine", headers=bob.auth)
+    assert stolen.status_code == 403 and stolen.json()["errcode"] == "M_FORBIDDEN"
+
+    # A download waiting for the content gets it as soon as it arrives.
+    waiting = asyncio.create_task(client.get(f"{V1}/download/{media_path(mxc)}?timeout_ms=10000",
+                                             headers=bob.auth))
+    await asyncio.sleep(0.05)
+    done = await client.put(path, content=b"hello", params={"filename": "hi.txt"},
+                            headers={**alice.auth, "Content-Type": "text/plain"})
+    assert done.status_code == 200 and done.json() == {}
+    got = await waiting
+    assert got.status_code == 200 and got.content == b"hello"
+    assert got.headers["content-disposition"] == 'inline; filename="hi.txt"'
+
+    again = await client.put(path, content=b"other", headers=alice.auth)
+    assert again.status_code == 409 and again.json()["errcode"] == "M_CANNOT_OVERWRITE_MEDIA"
+    unknown = await client.put(f"{UPLOAD}/localhost/neverCreated", content=b"x", headers=alice.auth)
+    assert unknown.status_code == 404 and unknown.json()["errcode"] == "M_NOT_FOUND"
+
+
+async def test_expired_reservation(client: httpx.AsyncClient, app: App) -> None:
+    alice = await register(client, "alice")
+    mxc = (await alice.request("POST", "/_matrix/media/v1/create", {}))["content_uri"]
+    media_id = mxc.rsplit("/", 1)[1]
+    await app.db.write(lambda cur: cur.execute(
+        "UPDATE media SET expires_ts = 1 WHERE media_id = ?", (media_id,)))
+    put = await client.put(f"{UPLOAD}/{media_path(mxc)}", content=b"late", headers=alice.auth)
+    assert put.status_code == 404 and put.json()["errcode"] == "M_NOT_FOUND"
+    got = await client.get(f"{V1}/download/{media_path(mxc)}?timeout_ms=0", headers=alice.auth)
+    assert got.status_code == 404
+
+
+async def test_pending_limit(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    statuses = []
+    for _ in range(25):
+        response = await client.post("/_matrix/media/v1/create", json={}, headers=alice.auth)
+        statuses.append(response.status_code)
+    assert statuses[:20] == [200] * 20 and statuses[-1] == 429
+
+
+# --- thumbnails -------------------------------------------------------------------------------
+
+
+async def thumb(user: User, mxc: str, **params: Any) -> httpx.Response:
+    return await user.http.get(f"{V1}/thumbnail/{media_path(mxc)}", params=params, headers=user.auth)
+
+
+async def test_thumbnail_scale_and_crop(client: httpx.AsyncClient, app: App) -> None:
+    alice = await register(client, "alice")
+    mxc = (await upload(alice, png(800, 400), "image/png", "big.png"))["content_uri"]
+    scaled = await thumb(alice, mxc, width=320, height=240, method="scale")
+    assert scaled.status_code == 200, scaled.text
+    assert scaled.headers["content-type"] == "image/png"
+    assert scaled.headers["content-disposition"] == 'inline; filename="thumbnail.png"'
+    image = Image.open(io.BytesIO(scaled.content))
+    assert image.format == "PNG" and image.size == (320, 160)
+    cropped = await thumb(alice, mxc, width=96, height=96, method="crop")
+    assert Image.open(io.BytesIO(cropped.content)).size == (96, 96)
+    cached = [p.name for p in (app.config.media_dir / "thumbnails").rglob("*") if p.is_file()]
+    assert sorted(cached) == ["320x240-scale-static.png", "96x96-crop-static.png"]
+    again = await thumb(alice, mxc, width=320, height=240, method="scale")
+    assert again.content == scaled.content
+    # Odd sizes are rounded up to a step: never smaller than asked.
+    odd = Image.open(io.BytesIO((await thumb(alice, mxc, width=50, height=50, method="crop")).content))
+    assert odd.size == (64, 64)
+
+
+async def test_thumbnail_of_jpeg_and_small_image(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    buffer = io.BytesIO()
+    Image.new("RGB", (1000, 1000), (1, 2, 3)).save(buffer, "JPEG")
+    mxc = (await upload(alice, buffer.getvalue(), "image/jpeg"))["content_uri"]
+    response = await thumb(alice, mxc, width=96, height=96, method="scale")
+    assert response.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(response.content)).size == (96, 96)
+    small = png(20, 10)
+    mxc = (await upload(alice, small, "image/png"))["content_uri"]
+    response = await thumb(alice, mxc, width=96, height=96)
+    assert response.status_code == 200 and response.content == small  # never upscaled
+
+
+async def test_animated_thumbnails(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    mxc = (await upload(alice, animated_gif(400, 300), "image/gif"))["content_uri"]
+    moving = await thumb(alice, mxc, width=96, height=96, method="scale", animated="true")
+    assert moving.status_code == 200
+    assert moving.headers["content-type"] in ("image/webp", "image/gif")
+    image = Image.open(io.BytesIO(moving.content))
+    assert getattr(image, "n_frames", 1) == 3 and image.size == (96, 72)
+    still = await thumb(alice, mxc, width=96, height=96, method="scale", animated="false")
+    image = Image.open(io.BytesIO(still.content))
+    assert still.headers["content-type"] == "image/png" and getattr(image, "n_frames", 1) == 1
+    # Small animation, animated=false: still a single frame, never the GIF itself.
+    mxc = (await upload(alice, animated_gif(20, 20), "image/gif"))["content_uri"]
+    still = await thumb(alice, mxc, width=96, height=96)
+    assert still.headers["content-type"] == "image/png"
+
+
+@pytest.mark.parametrize(("data", "content_type"), [
+    (b"%PDF-1.4 not an image", "application/pdf"),
+    (b"not really a png", "image/png"),
+    (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml"),
+])
+async def test_cannot_thumbnail_is_400(client: httpx.AsyncClient, data: bytes, content_type: str) -> None:
+    alice = await register(client, "alice")
+    mxc = (await upload(alice, data, content_type))["content_uri"]
+    response = await thumb(alice, mxc, width=32, height=32)
+    assert response.status_code == 400
+    assert response.json()["errcode"] == "M_UNKNOWN"
+
+
+@pytest.mark.parametrize("params", [{"width": 32}, {"width": 0, "height": 32}, {"width": "x", "height": 1},
+                                    {"width": 32, "height": 32, "method": "stretch"},
+                                    {"width": 32, "height": 32, "animated": "maybe"}])
+async def test_bad_thumbnail_parameters(client: httpx.AsyncClient, params: dict[str, Any]) -> None:
+    alice = await register(client, "alice")
+    mxc = (await upload(alice, png(100, 100), "image/png"))["content_uri"]
+    assert (await thumb(alice, mxc, **params)).status_code == 400
+
+
+async def test_decompression_bomb_is_refused(app_config: Config) -> None:
+    config = replace(app_config, media_max_thumbnail_pixels=100 * 100)
+    async with custom_app(config) as (built, http):
+        alice = await register(http, "alice")
+        mxc = (await upload(alice, png(200, 200), "image/png"))["content_uri"]
+        response = await thumb(alice, mxc, width=32, height=32)
+        assert response.status_code == 413
+        assert response.json()["errcode"] == "M_TOO_LARGE"
+        assert (await download(alice, mxc)).status_code == 200
+
+
+# --- legacy endpoints and previews ----------------------------------------------------------
+
+
+async def test_legacy_media_is_off_by_default(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    mxc = (await upload(alice, png(100, 100), "image/png"))["content_uri"]
+    for path in (f"/_matrix/media/v3/download/{media_path(mxc)}",
+                 f"/_matrix/media/v3/download/{media_path(mxc)}/x.png",
+                 f"/_matrix/media/v3/thumbnail/{media_path(mxc)}?width=32&height=32"):
+        response = await client.get(path, headers=alice.auth)
+        assert response.status_code == 404 and response.json()["errcode"] == "M_NOT_FOUND"
+
+
+async def test_legacy_media_when_enabled(app_config: Config) -> None:
+    async with custom_app(replace(app_config, media_legacy=True)) as (built, http):
+        alice = await register(http, "alice")
+        data = png(100, 100)
+        mxc = (await upload(alice, data, "image/png", "p.png"))["content_uri"]
+        response = await http.get(f"/_matrix/media/v3/download/{media_path(mxc)}")
+        assert response.status_code == 200 and response.content == data
+        assert response.headers["content-security-policy"].startswith("sandbox")
+        response = await http.get(f"/_matrix/media/v3/thumbnail/{media_path(mxc)}",
+                                  params={"width": 32, "height": 32, "method": "crop"})
+        assert Image.open(io.BytesIO(response.content)).size == (32, 32)
+
+
+async def test_preview_url_is_off_by_default(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    for base in (V1, "/_matrix/media/v3"):
+        response = await client.get(f"{base}/preview_url", params={"url": "https://matrix.org"},
+                                    headers=alice.auth)
+        assert response.status_code == 404 and response.json()["errcode"] == "M_UNRECOGNIZED"
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1/", "http://localhost:8008/_matrix/client/versions", "http://[::1]/",
+    "http://10.1.2.3/", "http://169.254.169.254/latest/meta-data/", "http://0.0.0.0:22/",
+    "http://[::ffff:127.0.0.1]/", "http://2130706433/", "http://192.168.0.1/", "file:///etc/passwd",
+    "ftp://127.0.0.1/",
+])
+async def test_preview_url_refuses_private_addresses(app_config: Config, url: str) -> None:
+    async with custom_app(replace(app_config, media_url_preview=True)) as (built, http):
+        alice = await register(http, "alice")
+        response = await http.get(f"{V1}/preview_url", params={"url": url}, headers=alice.auth)
+        assert response.status_code == 403, response.text
+        assert response.json()["errcode"] == "M_FORBIDDEN"
+
+
+async def test_preview_does_not_follow_redirects_to_private_addresses(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from kith.media import preview
+
+    fetched: list[str] = []
+
+    def fake_fetch(target: preview.Target, address: str) -> tuple[int, str | None, bytes]:
+        fetched.append(address)
+        return 302, "http://127.0.0.1/admin", b""
+
+    async def public(host: str, port: int) -> list[str]:
+        return {"public.example": ["93.184.216.34"]}.get(host, ["127.0.0.1"])
+
+    monkeypatch.setattr(preview, "_fetch", fake_fetch)
+    with pytest.raises(preview.PreviewRefused):
+        await preview.preview("http://public.example/", resolve=public)
+    assert fetched == ["93.184.216.34"]
+
+    async def mixed(host: str, port: int) -> list[str]:
+        return ["93.184.216.34", "10.0.0.1"]  # one bad address is enough to refuse
+
+    with pytest.raises(preview.PreviewRefused):
+        await preview.preview("http://rebind.example/", resolve=mixed)
+    assert fetched == ["93.184.216.34"]
+
+
+def test_opengraph_parsing() -> None:
+    from kith.media.preview import _opengraph
+
+    page = (b"<html><head><title>Fallback</title><meta property='og:description' content='Desc'>"
+            b"<meta property='og:image' content='http://x/i.png'></head></html>")
+    assert _opengraph(page) == {"og:description": "Desc", "og:title": "Fallback"}
+
+
+# --- export and erasure -----------------------------------------------------------------------
+
+
+async def test_user_media_can_be_listed_and_erased(client: httpx.AsyncClient, app: App) -> None:
+    from kith.media.service import MediaService
+    from kith.media.storage import MediaStorage
+    from kith.store.media import MediaStore
+
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    shared = os.urandom(100)
+    a1 = (await upload(alice, shared, "application/octet-stream", "one"))["content_uri"]
+    a2 = (await upload(alice, os.urandom(100), "image/png", "two"))["content_uri"]
+    b1 = (await upload(bob, shared))["content_uri"]
+    service = MediaService("localhost", MediaStore(app.db), MediaStorage(app.config.media_dir),
+                           max_upload_bytes=1000, user_quota_bytes=0, max_thumbnail_pixels=1000)
+    listed = await service.media_of(alice.user_id)
+    assert [r.filename for r in listed] == ["one", "two"]
+    assert all(r.user_id == alice.user_id and r.size == 100 and r.sha256 for r in listed)
+    assert await service.erase_user(alice.user_id) == 2
+    assert (await download(alice, a1)).status_code == 404
+    assert (await download(alice, a2)).status_code == 404
+    assert (await download(bob, b1)).content == shared  # shared content stays for bob
+    blobs = [p for p in (app.config.media_dir / "blobs").rglob("*") if p.is_file()]
+    assert len(blobs) == 1
