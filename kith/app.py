@@ -55,7 +55,6 @@ from kith.api import media as media_api
 from kith.media.service import MediaService
 from kith.media.storage import MediaStorage
 from kith.store import media as media_store
-from kith.rooms import create as create_plan
 
 log = logging.getLogger("kith")
 
@@ -131,7 +130,8 @@ def build_app(config: Config) -> App:
     routes += discovery.routes(config.base_url)
     routes += account.routes(config, accounts, uia)
     routes += devices.routes(accounts, uia)
-    routes += rooms_api.routes(room_service, account_store, alias_store, serializer, visibility)
+    routes += rooms_api.routes(room_service, account_store, alias_store, serializer, visibility,
+                               config.encryption)
     routes += membership.routes(room_service, account_store, alias_store, serializer, visibility)
     routes += messages.routes(event_store, serializer, visibility)
     routes += directory.routes(room_service, alias_store, visibility)
@@ -158,9 +158,9 @@ def build_app(config: Config) -> App:
     )
     routes += sync_api.routes(sync_handler, filter_store.get_filter)
     e2ee = e2ee_service.E2EE.build(db, event_store, notifier)
-    create_plan.set_server_encryption(config.encryption)
     accounts.on_devices_deleted.append(e2ee.devices_deleted)
     accounts.on_deactivated.append(e2ee.deactivated)
+    accounts.on_device_added.append(e2ee.device_lists.key_changed)
     accounts.on_deactivated.append(room_service.leave_all)
     room_service.after_persist.append(e2ee.device_lists.after_persist)
     sync_handler.extensions.append(e2ee.sync_extension)

@@ -173,6 +173,8 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
         user = request.user
         room_id = request.path_params["roomId"]
         found = await events.membership(room_id, user.user_id)
+        if found is not None and found[2]:
+            raise forbidden("You have forgotten this room")
         if found is None or found[0] not in ("join", "leave", "ban"):
             if not await visibility.can_read_room_now(room_id, user.user_id):
                 raise forbidden("You are not in this room")

@@ -27,7 +27,8 @@ async def profile_of(accounts: AccountStore, user_id: str) -> dict[str, Any]:
 
 
 def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
-           serializer: EventSerializer, visibility: VisibilityFilter) -> list[Route]:
+           serializer: EventSerializer, visibility: VisibilityFilter,
+           encryption: str = "private") -> list[Route]:
     events = rooms.events
 
     async def create_room(request: Request) -> dict[str, Any]:
@@ -42,7 +43,8 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
             if await aliases.lookup(alias) is not None:
                 raise MatrixError(400, "M_ROOM_IN_USE", "Room alias already taken")
         intents = create_plan.creation_intents(
-            user.user_id, plan, rooms.server_name, await profile_of(accounts, user.user_id))
+            user.user_id, plan, rooms.server_name, await profile_of(accounts, user.user_id),
+            encryption)
         makers = [rooms.maker(intents[0], plan.version)] + [rooms.maker(i) for i in intents[1:]]
         try:
             persisted = await rooms.persist(None, makers)
@@ -160,6 +162,9 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
         event = await events.get_event(request.path_params["eventId"])
         if event is None or event.room_id != room_id:
             raise not_found("Event not found")
+        membership = await events.membership(room_id, user.user_id)
+        if membership is not None and membership[2]:
+            raise not_found("Event not found")  # forgotten rooms' history is gone
         if not await visibility.can_see(room_id, user.user_id, event):
             raise not_found("Event not found")
         return await serializer.serialize_one(event, user)

@@ -32,6 +32,8 @@ class AccountService:
         # Called after devices are deleted (device-list updates, key removal).
         self.on_devices_deleted: list[DeviceHook] = []
         self.on_deactivated: list[Callable[[str], Awaitable[None]]] = []
+        # Called after a new device signs in (device-list updates for others).
+        self.on_device_added: list[Callable[[str], Awaitable[None]]] = []
 
     def user_id_for(self, localpart: str) -> str:
         if not valid_localpart(localpart):
@@ -64,6 +66,8 @@ class AccountService:
         await self.store.upsert_device(user_id, device_id, device_name)
         token = new_access_token()
         await self.store.add_access_token(hash_token(token), user_id, device_id)
+        for hook in self.on_device_added:
+            await hook(user_id)
         return Session(user_id, device_id, token)
 
     def resolve_user(self, identifier: str) -> str:

@@ -110,17 +110,6 @@ def default_power_levels(creator: str, request: CreateRoomRequest) -> dict[str, 
 
 MEGOLM = "m.megolm.v1.aes-sha2"
 
-# The server's `encryption` setting, applied by build_app. A process-wide value
-# because kith.api.rooms does not pass the config yet; an explicit
-# `encryption=` argument to creation_intents takes precedence.
-_server_encryption = "private"
-
-
-def set_server_encryption(mode: str) -> None:
-    global _server_encryption
-    _server_encryption = mode
-
-
 def encrypted_by_default(request: CreateRoomRequest, mode: str) -> bool:
     """Config `encryption`: "private" encrypts private_chat / trusted_private_chat
     rooms and direct chats, "all" every room, "off" none. An m.room.encryption
@@ -137,7 +126,7 @@ def encrypted_by_default(request: CreateRoomRequest, mode: str) -> bool:
 
 
 def creation_intents(creator: str, request: CreateRoomRequest, server_name: str,
-                     profile: dict[str, Any], encryption: str | None = None) -> list[Intent]:
+                     profile: dict[str, Any], encryption: str = "private") -> list[Intent]:
     version = request.version
     create_content = dict(request.creation_content)
     create_content["room_version"] = version.identifier
@@ -165,7 +154,7 @@ def creation_intents(creator: str, request: CreateRoomRequest, server_name: str,
         Intent(creator, "m.room.history_visibility", {"history_visibility": history}, ""),
         Intent(creator, "m.room.guest_access", {"guest_access": guest}, ""),
     ]
-    if encrypted_by_default(request, encryption or _server_encryption):
+    if encrypted_by_default(request, encryption):
         intents.append(Intent(creator, "m.room.encryption", {"algorithm": MEGOLM}, ""))
     for item in request.initial_state:
         intents.append(Intent(creator, item["type"], item["content"], item.get("state_key", "")))
