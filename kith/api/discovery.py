@@ -8,7 +8,8 @@ from kith.events.room_versions import DEFAULT_ROOM_VERSION, KNOWN_ROOM_VERSIONS
 from kith.http.types import Request, Route
 
 # Only versions whose features Kith implements are advertised (spec: versions.yaml).
-SPEC_VERSIONS = ["v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10"]
+SPEC_VERSIONS = ["v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10",
+                 "v1.11"]
 
 
 def routes(base_url: str) -> list[Route]:
