@@ -7,9 +7,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JS_CLIENT := tests/clients/js
+WEB := web
+WEB_STAMP := $(WEB)/dist/.built
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) $(WEB)/index.html $(WEB)/build.mjs
 DATA_DIR ?= ./kith-data
 
-.PHONY: run test setup typecheck clean
+.PHONY: run test setup typecheck clean web browser-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +24,24 @@ $(JS_CLIENT)/node_modules/.installed: $(JS_CLIENT)/package.json $(JS_CLIENT)/pac
 	cd $(JS_CLIENT) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The web messenger: built from web/ into kith/web/static/ (served by Kith at /).
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_STAMP): $(WEB)/node_modules/.installed $(WEB)/package-lock.json $(WEB_SOURCES)
+	cd $(WEB) && node build.mjs
+	mkdir -p $(WEB)/dist && touch $@
+
+web: $(WEB_STAMP)
+
+# Debian's chromium for the browser tests (playwright-core drives it; no browser download).
+browser-deps:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium fonts-dejavu-core)
+
 setup: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) $(WEB_STAMP)
 	@echo
 	@echo "Kith is starting on http://127.0.0.1:8008 (data in $(DATA_DIR))."
 	@echo "Create your first account in another terminal:"
@@ -34,7 +52,7 @@ run: $(STAMP)
 	@echo
 	$(BIN)/kith --data-dir $(DATA_DIR) serve $(ARGS)
 
-test: $(STAMP) $(JS_CLIENT)/node_modules/.installed
+test: $(STAMP) $(JS_CLIENT)/node_modules/.installed $(WEB_STAMP) browser-deps
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
@@ -42,4 +60,4 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) $(JS_CLIENT)/node_modules .mypy_cache .pytest_cache
+	rm -rf $(VENV) $(JS_CLIENT)/node_modules .mypy_cache .pytest_cache $(WEB)/node_modules $(WEB)/dist kith/web/static

@@ -55,6 +55,7 @@ from kith.api import media as media_api
 from kith.media.service import MediaService
 from kith.media.storage import MediaStorage
 from kith.store import media as media_store
+from kith.web.assets import StaticAssets
 
 log = logging.getLogger("kith")
 
@@ -185,5 +186,6 @@ def build_app(config: Config) -> App:
         elif phase == "shutdown":
             await app.shutdown()
 
-    app.asgi = KithASGI(routes, account_store, config.max_request_bytes, limiter, lifespan=lifespan)
+    app.asgi = KithASGI(routes, account_store, config.max_request_bytes, limiter,
+                        fallback=StaticAssets(), lifespan=lifespan)
     return app

@@ -1,0 +1,1 @@
+"""The built-in web messenger: static assets built from web/ by `make`."""
