@@ -15,6 +15,7 @@ homeserver (push.md); Kith compares characters by `str.casefold()`.
 
 from __future__ import annotations
 
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -135,7 +136,14 @@ def literal_matches_words(needle: str, value: str) -> bool:
 
 
 def split_property_path(path: str) -> list[str]:
-    """Split a dot-separated property path into property names.
+    """Split a dot-separated property path into property names (a fresh list)."""
+    return list(_split_cached(path))
+
+
+@lru_cache(maxsize=1024)
+def _split_cached(path: str) -> tuple[str, ...]:
+    """Split a dot-separated property path into property names; rule paths
+    repeat for every event evaluated, so the split is cached.
 
     `\\.` is a literal dot and `\\\\` a literal backslash; any other backslash
     sequence stays as written (appendices.md, "Dot-separated property paths").
@@ -156,7 +164,7 @@ def split_property_path(path: str) -> list[str]:
             current.append(char)
         index += 1
     names.append("".join(current))
-    return names
+    return tuple(names)
 
 
 def lookup_property(event: Mapping[str, object], path: str) -> object:
@@ -165,7 +173,7 @@ def lookup_property(event: Mapping[str, object], path: str) -> object:
     Only JSON objects are descended into; arrays are not indexed.
     """
     value: object = event
-    for name in split_property_path(path):
+    for name in _split_cached(path):
         if not isinstance(value, Mapping) or name not in value:
             return MISSING
         value = value[name]

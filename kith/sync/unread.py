@@ -59,10 +59,18 @@ def _push_view(event: StoredEvent) -> dict[str, Any]:
 
 
 class UnreadCounter:
+    """Counts per (room, user), kept between syncs: a later sync evaluates only
+    the events that arrived since the last count, unless the read position
+    moved (then the count starts again from the new receipt)."""
+
+    MAX_CACHED = 50_000
+
     def __init__(self, events: EventStore, rules_for: RulesFor, last_read: LastRead) -> None:
         self._events = events
         self._rules_for = rules_for
         self._last_read = last_read
+        # (room_id, user_id) -> (read position, position counted up to, counts)
+        self._cache: dict[tuple[str, str], tuple[int, int, Counts]] = {}
 
     async def counts(self, room_id: str, user_id: str, snapshot: RoomSnapshot,
                      upto: int) -> Counts:
@@ -70,11 +78,23 @@ class UnreadCounter:
         membership = await self._events.membership(room_id, user_id)
         if membership is not None:
             read_pos = max(read_pos, membership[1])
-        unread = await self._events.room_events(room_id, after=read_pos, upto=upto,
-                                                backwards=True, limit=MAX_SCANNED)
-        counts = Counts()
-        if not unread:
-            return counts
+        key = (room_id, user_id)
+        cached = self._cache.get(key)
+        start, counts = read_pos, Counts()
+        if cached is not None and cached[0] == read_pos and cached[1] <= upto:
+            start, counts = cached[1], _copy(cached[2])
+        if start < upto:
+            unread = await self._events.room_events(room_id, after=start, upto=upto,
+                                                    backwards=True, limit=MAX_SCANNED)
+            if unread:
+                await self._add(counts, unread, user_id, snapshot)
+        if len(self._cache) >= self.MAX_CACHED:
+            self._cache.clear()
+        self._cache[key] = (read_pos, max(upto, start), _copy(counts))
+        return counts
+
+    async def _add(self, counts: Counts, unread: list[StoredEvent], user_id: str,
+                   snapshot: RoomSnapshot) -> None:
         rules = await self._rules_for(user_id)
         for event in unread:
             if event.sender == user_id or event.redacted_by:
@@ -90,7 +110,10 @@ class UnreadCounter:
             else:
                 n, h = counts.threads.get(thread, (0, 0))
                 counts.threads[thread] = (n + 1, h + int(highlight))
-        return counts
+
+
+def _copy(counts: Counts) -> Counts:
+    return Counts(counts.notifications, counts.highlights, dict(counts.threads))
 
 
 def _thread_of(event: StoredEvent) -> str | None:
