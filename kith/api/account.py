@@ -3,6 +3,7 @@ whoami.yaml, password_management.yaml, account_deactivation.yaml."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from kith.api.fields import opt_bool, opt_dict, opt_str, req_str
@@ -209,6 +210,4 @@ def routes(config: Config, accounts: AccountService, uia: UserInteractiveAuth) -
 
 
 def _random_localpart() -> str:
-    import secrets
-
     return "u" + secrets.token_hex(6)

@@ -18,6 +18,7 @@ from kith.rooms.visibility import VisibilityFilter
 from kith.store.accounts import AccountStore
 from kith.store.aliases import AliasStore
 from kith.store.events import RoomSnapshot
+from kith.sync.tokens import parse_position
 
 
 def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
@@ -182,8 +183,6 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
         upto = found[1] if found[0] != "join" else (1 << 62)
         at = request.arg("at")
         if at is not None:
-            from kith.sync.tokens import parse_position
-
             upto = min(upto, parse_position(at))
         state = await events.state_at(room_id, upto, ["m.room.member"])
         wanted = request.arg("membership")

@@ -9,7 +9,7 @@ from typing import Any
 from kith.errors import MatrixError, forbidden, invalid_param, not_found
 from kith.http.types import Request, Requester, Route
 from kith.rooms.serialize import EventSerializer
-from kith.rooms.visibility import VisibilityFilter
+from kith.rooms.visibility import VisibilityFilter, visible
 from kith.store.events import EventStore, StoredEvent
 from kith.sync.filter_errors import FilterError
 from kith.sync.filters import RoomEventFilter, event_allowed, parse_room_event_filter
@@ -45,8 +45,6 @@ class Timeline:
         """Up to `limit` visible events from position `start`; returns them and
         the position to continue from (None when the room has no more)."""
         memberships, visibility = await self._visibility.timelines(room_id, user_id)
-        from kith.rooms.visibility import visible
-
         chosen: list[StoredEvent] = []
         pos = start
         batch = max(limit * 2, 20)

@@ -12,7 +12,7 @@ from typing import Any
 
 from kith.http.types import Requester
 from kith.rooms.serialize import EventSerializer
-from kith.rooms.visibility import VisibilityFilter
+from kith.rooms.visibility import VisibilityFilter, visible
 from kith.store.events import EventStore, RoomSnapshot, StoredEvent
 from kith.sync.filters import RoomEventFilter, SyncFilter, event_allowed
 from kith.sync.tokens import pagination_token
@@ -49,8 +49,6 @@ class RoomSections:
         limited = False
         batch = limit + 1
         memberships, visibility = await self._visibility.timelines(room_id, user_id)
-        from kith.rooms.visibility import visible
-
         for _ in range(MAX_TIMELINE_SCAN):
             rows = await self._events.room_events(room_id, after=after, upto=pos,
                                                   backwards=True, limit=batch)
