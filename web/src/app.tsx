@@ -3,10 +3,11 @@
 import { useEffect, useState } from "preact/hooks";
 import { ClientEvent, EventType, KnownMembership, NotificationCountType, RoomEvent, RoomMemberEvent,
     MatrixEventEvent, type MatrixClient, type Room, type MatrixEvent, Preset, Visibility } from "matrix-js-sdk";
+import { CryptoEvent } from "matrix-js-sdk/lib/crypto-api/index.js";
 import { bootstrapCrossSigning, startClient } from "./client.ts";
 import { LANGUAGES, lang, setLang, t, type Lang } from "./i18n.ts";
 import { ApiError, clearSession, loadSession, login, register, saveSession, tokenValid, type Session } from "./session.ts";
-import { Avatar, Dialog, errorText, useClientUpdates } from "./ui.tsx";
+import { Avatar, Dialog, Icon, errorText, useClientUpdates } from "./ui.tsx";
 import { RoomView, eventSummary } from "./room.tsx";
 import { EncryptionBanner, VerificationHost } from "./security.tsx";
 import { SettingsView } from "./settings.tsx";
@@ -212,6 +213,7 @@ const UPDATE_EVENTS = [
     RoomEvent.Redaction, RoomEvent.UnreadNotifications, RoomEvent.TimelineReset,
     RoomMemberEvent.Typing, RoomMemberEvent.Name, RoomMemberEvent.Membership,
     MatrixEventEvent.Decrypted, MatrixEventEvent.Replaced, "kith.encryption",
+    CryptoEvent.UserTrustStatusChanged, CryptoEvent.DevicesUpdated, CryptoEvent.KeysChanged,
 ];
 
 function Main(props: { client: MatrixClient; route: Route; password: string | null; onLang: (l: Lang) => void }) {
@@ -242,9 +244,9 @@ function Main(props: { client: MatrixClient; route: Route; password: string | nu
                     </button>
                     <div class="side-actions">
                         <button type="button" class="icon" onClick={() => setDialog("dm")} aria-label={t("newChat")}
-                            title={t("newChat")} data-testid="new-dm">💬</button>
+                            title={t("newChat")} data-testid="new-dm"><Icon name="chat" /></button>
                         <button type="button" class="icon" onClick={() => setDialog("group")} aria-label={t("newGroup")}
-                            title={t("newGroup")} data-testid="new-group">👥</button>
+                            title={t("newGroup")} data-testid="new-group"><Icon name="group" /></button>
                     </div>
                 </header>
                 {syncError && <p class="offline" role="status">{t("offline")}</p>}
@@ -311,7 +313,7 @@ function RoomList(props: { client: MatrixClient; activeRoomId: string | null }) 
                                         : last ? eventSummary(client, last, true) : ""}
                                 </span>
                             </span>
-                            {unread > 0 && <span class="badge" aria-label={t("unread", { count: unread })}
+                            {unread > 0 && room.roomId !== props.activeRoomId && <span class="badge" aria-label={t("unread", { count: unread })}
                                 data-testid="unread">{unread}</span>}
                         </a>
                     </li>
@@ -392,7 +394,7 @@ function NewChatDialog(props: { client: MatrixClient; onClose: () => void }) {
                     <input name="user" required value={userId} autofocus autocomplete="off"
                         onInput={(e) => setUserId((e.target as HTMLInputElement).value)} />
                 </label>
-                <p class="hint">🔒 {t("encrypted")}</p>
+                <p class="hint"><Icon name="lock" /> {t("encrypted")}</p>
                 {error && <p role="alert" class="error">{error}</p>}
                 <div class="row end">
                     <button type="button" onClick={props.onClose}>{t("cancel")}</button>

@@ -4,10 +4,10 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { EventType, KnownMembership, MsgType, RelationType, type MatrixClient, type MatrixEvent, type Room,
     type RoomMember } from "matrix-js-sdk";
-import { EventShieldColour } from "matrix-js-sdk/lib/crypto-api/index.js";
+import { CryptoEvent, EventShieldColour, EventShieldReason } from "matrix-js-sdk/lib/crypto-api/index.js";
 import { isEncryptedRoom, uploadFile, type EncryptedFile } from "./client.ts";
 import { lang, t } from "./i18n.ts";
-import { Avatar, Dialog, errorText, formatDuration, formatSize, useBlobUrl } from "./ui.tsx";
+import { Avatar, Dialog, Icon, errorText, formatDuration, formatSize, useBlobUrl } from "./ui.tsx";
 import { InviteDialog, inviterName, joinInvite, navigate } from "./app.tsx";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🎉"];
@@ -30,14 +30,14 @@ function stripReplyFallback(body: string): string {
 export function eventSummary(client: MatrixClient, event: MatrixEvent, withSender: boolean): string {
     const room = client.getRoom(event.getRoomId()!);
     let text: string;
-    if (event.isDecryptionFailure() || event.getType() === EventType.RoomMessageEncrypted) text = "🔒 " + t("undecryptable").split(".")[0];
+    if (event.isDecryptionFailure() || event.getType() === EventType.RoomMessageEncrypted) text = t("undecryptable").split(".")[0];
     else {
         const content = event.getContent();
         switch (content.msgtype) {
-            case MsgType.Image: text = "🖼 " + t("image"); break;
-            case MsgType.File: text = "📎 " + (content.body ?? t("file")); break;
-            case MsgType.Audio: text = "🎤 " + (content["org.matrix.msc3245.voice"] ? t("voiceMessage") : t("audio")); break;
-            case MsgType.Video: text = "🎬 " + t("video"); break;
+            case MsgType.Image: text = t("image"); break;
+            case MsgType.File: text = `${t("file")}: ${content.body ?? ""}`; break;
+            case MsgType.Audio: text = content["org.matrix.msc3245.voice"] ? t("voiceMessage") : t("audio"); break;
+            case MsgType.Video: text = t("video"); break;
             default: text = stripReplyFallback(String(content.body ?? ""));
         }
     }
@@ -75,6 +75,12 @@ export function RoomView(props: { client: MatrixClient; room: Room }) {
     const [dialog, setDialog] = useState<null | "invite" | "leave">(null);
     const encrypted = isEncryptedRoom(client, room.roomId);
     const membership = room.getMyMembership();
+    useEffect(() => {
+        const bump = () => { trustEpoch++; };
+        const names = [CryptoEvent.UserTrustStatusChanged, CryptoEvent.DevicesUpdated, CryptoEvent.KeysChanged];
+        for (const name of names) client.on(name as any, bump);
+        return () => { for (const name of names) client.off(name as any, bump); };
+    }, [client]);
 
     if (membership === KnownMembership.Invite) {
         return (
@@ -122,17 +128,17 @@ function RoomHeader(props: { client: MatrixClient; room: Room; encrypted: boolea
     const members = room.getJoinedMemberCount();
     return (
         <header class="room-head">
-            <button type="button" class="icon back" onClick={() => navigate("")} aria-label={t("back")}>←</button>
+            <button type="button" class="icon back" onClick={() => navigate("")} aria-label={t("back")}><Icon name="back" /></button>
             <Avatar client={client} mxc={room.getMxcAvatarUrl() ?? room.getAvatarFallbackMember()?.getMxcAvatarUrl()}
                 name={room.name} id={room.roomId} />
             <div class="room-title">
                 <h2 data-testid="room-title">{room.name}</h2>
-                <span class="hint">{props.encrypted ? `🔒 ${t("encrypted")} · ` : ""}{members} {t("members")}</span>
+                <span class="hint">{props.encrypted && <><Icon name="lock" /> {t("encrypted")} · </>}{members} {t("members")}</span>
             </div>
             {props.onInvite && <button type="button" class="icon" onClick={props.onInvite} aria-label={t("invite")}
-                title={t("invite")} data-testid="invite">➕</button>}
+                title={t("invite")} data-testid="invite"><Icon name="invite" /></button>}
             {props.onLeave && <button type="button" class="icon" onClick={props.onLeave} aria-label={t("leave")}
-                title={t("leave")} data-testid="leave">🚪</button>}
+                title={t("leave")} data-testid="leave"><Icon name="leave" /></button>}
         </header>
     );
 }
@@ -147,6 +153,7 @@ function TypingLine(props: { client: MatrixClient; room: Room }) {
 function Timeline(props: { client: MatrixClient; room: Room; onReply: (e: MatrixEvent) => void; onEdit: (e: MatrixEvent) => void }) {
     const { client, room } = props;
     const scroller = useRef<HTMLDivElement>(null);
+    const inner = useRef<HTMLDivElement>(null);
     const atBottom = useRef(true);
     const prevHeight = useRef(0);
     const [loading, setLoading] = useState(false);
@@ -165,6 +172,17 @@ function Timeline(props: { client: MatrixClient; room: Room; onReply: (e: Matrix
         }
         prevHeight.current = el.scrollHeight;
     });
+
+    // Media loads after layout: stay pinned to the bottom while it grows.
+    useEffect(() => {
+        if (!inner.current || typeof ResizeObserver === "undefined") return;
+        const observer = new ResizeObserver(() => {
+            const el = scroller.current;
+            if (el && atBottom.current) el.scrollTop = el.scrollHeight;
+        });
+        observer.observe(inner.current);
+        return () => observer.disconnect();
+    }, []);
 
     const loadOlder = async () => {
         if (loading || atStart) return;
@@ -228,6 +246,7 @@ function Timeline(props: { client: MatrixClient; room: Room; onReply: (e: Matrix
     let lastTs = 0;
     return (
         <div class="timeline" ref={scroller} onScroll={onScroll} role="log" aria-live="polite" data-testid="timeline" tabIndex={0}>
+          <div class="timeline-inner" ref={inner}>
             {loading && <p class="hint center">{t("loadOlder")}</p>}
             {atStart && <p class="hint center">{t("startOfChat")}</p>}
             {!shown.length && !loading && <p class="hint center">{t("noMessages")}</p>}
@@ -250,6 +269,7 @@ function Timeline(props: { client: MatrixClient; room: Room; onReply: (e: Matrix
                     </>
                 );
             })}
+          </div>
         </div>
     );
 }
@@ -261,7 +281,7 @@ function StateTile(props: { client: MatrixClient; room: Room; event: MatrixEvent
     let text = "";
     switch (event.getType()) {
         case EventType.RoomCreate: text = t("roomCreated", { name }); break;
-        case EventType.RoomEncryption: text = "🔒 " + t("roomEncryption"); break;
+        case EventType.RoomEncryption: return <div class="state-event"><Icon name="lock" /> {t("roomEncryption")}</div>;
         case EventType.RoomName: text = t("roomNamed", { name, room: content.name ?? "" }); break;
         case EventType.RoomMember: {
             const target = content.displayname ?? event.getStateKey() ?? "";
@@ -276,6 +296,9 @@ function StateTile(props: { client: MatrixClient; room: Room; event: MatrixEvent
     return <div class="state-event">{text}</div>;
 }
 
+// Bumped when anyone's keys or trust change, so message shields are looked up again.
+let trustEpoch = 0;
+
 function useEncryptionWarning(client: MatrixClient, event: MatrixEvent): string | null {
     const [warning, setWarning] = useState<string | null>(null);
     const decrypted = event.isEncrypted() && !event.isDecryptionFailure() && !event.isBeingDecrypted();
@@ -283,10 +306,14 @@ function useEncryptionWarning(client: MatrixClient, event: MatrixEvent): string 
         if (!decrypted) return;
         let live = true;
         client.getCrypto()?.getEncryptionInfoForEvent(event).then((info) => {
-            if (live && info && info.shieldColour !== EventShieldColour.NONE) setWarning(t("unverifiedSender"));
+            if (!live) return;
+            if (!info || info.shieldColour === EventShieldColour.NONE) setWarning(null);
+            else if (info.shieldReason === EventShieldReason.AUTHENTICITY_NOT_GUARANTEED) setWarning(t("authenticityUnknown"));
+            else if (info.shieldReason === EventShieldReason.UNKNOWN_DEVICE) setWarning(t("unknownDevice"));
+            else setWarning(t("unverifiedSender"));
         }).catch(() => undefined);
         return () => { live = false; };
-    }, [decrypted, event.getId()]);
+    }, [decrypted, event.getId(), trustEpoch]);
     return warning;
 }
 
@@ -340,12 +367,12 @@ function MessageTile(props: {
                     </blockquote>
                 )}
                 {failed || pendingDecrypt ? (
-                    <p class="body undecryptable" data-testid="undecryptable">🔒 {t("undecryptable")}</p>
+                    <p class="body undecryptable" data-testid="undecryptable"><Icon name="lock" /> {t("undecryptable")}</p>
                 ) : (
                     <MessageBody client={client} event={event} />
                 )}
                 {event.replacingEventId() && <span class="edited" data-testid="edited">{t("edited")}</span>}
-                {warning && <span class="warn" title={warning} data-testid="unverified-warning">⚠ {warning}</span>}
+                {warning && <span class="warn" title={warning} data-testid="unverified-warning"><Icon name="warn" /> {warning}</span>}
                 {annotations.length > 0 && (
                     <div class="reactions" data-testid="reactions">
                         {annotations.map(([key, set]) => {
@@ -373,11 +400,11 @@ function MessageTile(props: {
             {!event.status && event.getId()?.startsWith("$") && (
                 <div class="msg-actions" role="toolbar" aria-label={t("messageActions")}>
                     <button type="button" class="icon" onClick={() => setPicker(!picker)} aria-label={t("react")}
-                        title={t("react")} data-testid="react">☺</button>
+                        title={t("react")} data-testid="react"><Icon name="smile" /></button>
                     <button type="button" class="icon" onClick={() => props.onReply(event)} aria-label={t("reply")}
-                        title={t("reply")} data-testid="reply">↩</button>
+                        title={t("reply")} data-testid="reply"><Icon name="reply" /></button>
                     {canEdit && <button type="button" class="icon" onClick={() => props.onEdit(event)} aria-label={t("edit")}
-                        title={t("edit")} data-testid="edit">✎</button>}
+                        title={t("edit")} data-testid="edit"><Icon name="edit" /></button>}
                 </div>
             )}
             {picker && (
@@ -433,7 +460,7 @@ function FileBody(props: { client: MatrixClient; content: any }) {
     }, [url]);
     return (
         <div class="file-card" data-testid="file">
-            <span class="file-icon" aria-hidden="true">📎</span>
+            <span class="file-icon"><Icon name="file" /></span>
             <span class="file-meta">
                 <span class="file-name" data-testid="file-name">{content.body}</span>
                 <span class="hint">{formatSize(content.info?.size)}</span>
@@ -452,7 +479,7 @@ function AudioBody(props: { client: MatrixClient; content: any }) {
     const voice = !!content["org.matrix.msc3245.voice"];
     return (
         <div class="audio-card" data-testid={voice ? "voice" : "audio"}>
-            <span aria-hidden="true">🎤</span>
+            <Icon name="mic" />
             <span class="hint">{voice ? t("voiceMessage") : content.body}{duration ? ` · ${formatDuration(duration)}` : ""}</span>
             {url ? <audio controls src={url} preload="metadata" data-testid="audio-player" />
                 : error ? <span class="error">{t("mediaFailed")}</span> : <span class="hint">{t("loadingMedia")}</span>}
@@ -623,14 +650,14 @@ function Composer(props: {
                     <span>{u.error ? t("uploadFailed", { error: u.error }) : t("uploading", { name: u.name })}</span>
                     {!u.error && <progress max={1} value={u.progress} data-testid="upload-progress" />}
                     {u.error && <button type="button" class="icon" aria-label={t("dismiss")}
-                        onClick={() => setUploads((all) => all.filter((x) => x.id !== u.id))}>✕</button>}
+                        onClick={() => setUploads((all) => all.filter((x) => x.id !== u.id))}><Icon name="close" /></button>}
                 </div>
             ))}
             {(props.replyTo || props.editing) && (
                 <div class="composer-context" data-testid="composer-context">
                     <span>{props.editing ? t("editing") : t("replyingTo", { name: senderName(room, props.replyTo!) })}</span>
                     <span class="hint ellipsis">{eventSummary(client, (props.editing ?? props.replyTo)!, false)}</span>
-                    <button type="button" class="icon" aria-label={t("cancel")} onClick={() => { setText(""); props.onDone(); }}>✕</button>
+                    <button type="button" class="icon" aria-label={t("cancel")} onClick={() => { setText(""); props.onDone(); }}><Icon name="close" /></button>
                 </div>
             )}
             {recording ? (
@@ -643,7 +670,7 @@ function Composer(props: {
             ) : (
                 <form class="composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
                     <button type="button" class="icon" onClick={() => fileInput.current?.click()} aria-label={t("attach")}
-                        title={t("attach")} data-testid="attach">📎</button>
+                        title={t("attach")} data-testid="attach"><Icon name="attach" /></button>
                     <input type="file" ref={fileInput} class="hidden" onChange={onFile} data-testid="file-input" tabIndex={-1} />
                     <textarea ref={input} rows={1} value={text} placeholder={t("typeMessage")} aria-label={t("typeMessage")}
                         data-testid="composer"
@@ -653,7 +680,7 @@ function Composer(props: {
                         <button type="submit" class="primary" data-testid="send">{t("send")}</button>
                     ) : (
                         <button type="button" class="icon" onClick={startRecording} aria-label={t("recordVoice")}
-                            title={t("recordVoice")} data-testid="record">🎤</button>
+                            title={t("recordVoice")} data-testid="record"><Icon name="mic" /></button>
                     )}
                 </form>
             )}

@@ -8,7 +8,7 @@ import { CryptoEvent, VerificationPhase, VerificationRequestEvent, VerifierEvent
 import { BadRecoveryKey, bootstrapCrossSigning, encryptionState, restoreWithRecoveryKey, retryDecryption,
     setUpRecovery, type EncryptionState } from "./client.ts";
 import { t } from "./i18n.ts";
-import { Dialog, errorText } from "./ui.tsx";
+import { Dialog, Icon, errorText } from "./ui.tsx";
 
 // ---- A tiny store for the one security dialog shown at a time ----
 
@@ -74,7 +74,7 @@ export function EncryptionBanner(props: { client: MatrixClient; password: string
     if (state.accountHasCrossSigning && !state.deviceVerified) {
         return (
             <div class="banner warn-banner" role="region" aria-label={t("verifyThisDevice")} data-testid="verify-banner">
-                <p>⚠ {t("verifyBanner")}</p>
+                <p><Icon name="warn" /> {t("verifyBanner")}</p>
                 <div class="row">
                     <button type="button" class="primary" onClick={() => verifyOwnDevice(props.client)}
                         data-testid="verify-other-device">{t("verifyOtherDevice")}</button>
@@ -86,7 +86,7 @@ export function EncryptionBanner(props: { client: MatrixClient; password: string
     if (!state.secretStorageReady) {
         return (
             <div class="banner" role="region" aria-label={t("setupRecovery")} data-testid="recovery-banner">
-                <p>🔑 {t("recoveryBanner")}</p>
+                <p><Icon name="key" /> {t("recoveryBanner")}</p>
                 <div class="row">
                     <button type="button" class="primary" onClick={openRecoverySetup} data-testid="setup-recovery">{t("setupRecovery")}</button>
                     <button type="button" onClick={() => setDismissed(true)}>{t("dismiss")}</button>
@@ -164,7 +164,7 @@ function VerificationDialog(props: { client: MatrixClient; request: Verification
 
     let body;
     if (error) body = <p role="alert" class="error">{t("error", { error })}</p>;
-    else if (phase === VerificationPhase.Done) body = <p data-testid="verify-done">✅ {t("verifyDone")}</p>;
+    else if (phase === VerificationPhase.Done) body = <p data-testid="verify-done"><Icon name="check" /> {t("verifyDone")}</p>;
     else if (phase === VerificationPhase.Cancelled) body = <p data-testid="verify-cancelled">{t("verifyCancelled")}</p>;
     else if (sas?.sas.emoji && !confirmed) {
         body = (
@@ -310,7 +310,7 @@ function RestoreDialog(props: { client: MatrixClient; onClose: () => void }) {
                 </form>
             ) : (
                 <>
-                    <p data-testid="restore-done">✅ {t("restored", { count: result })}</p>
+                    <p data-testid="restore-done"><Icon name="check" /> {t("restored", { count: result })}</p>
                     <div class="row end"><button type="button" class="primary" onClick={props.onClose}>{t("close")}</button></div>
                 </>
             )}

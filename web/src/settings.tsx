@@ -5,7 +5,7 @@ import type { MatrixClient } from "matrix-js-sdk";
 import { deleteCryptoStores, uploadFile } from "./client.ts";
 import { LANGUAGES, lang, t, type Lang } from "./i18n.ts";
 import { clearSession } from "./session.ts";
-import { Avatar, errorText, useClientUpdates } from "./ui.tsx";
+import { Avatar, Icon, errorText, useClientUpdates } from "./ui.tsx";
 import { navigate } from "./app.tsx";
 import { openRecoverySetup, openRestore, useEncryptionState, verifyOwnDevice } from "./security.tsx";
 
@@ -73,7 +73,7 @@ export function SettingsView(props: { client: MatrixClient; onLang: (l: Lang) =>
     return (
         <section class="settings" aria-label={t("settings")}>
             <header class="room-head">
-                <button type="button" class="icon back" onClick={() => navigate("")} aria-label={t("back")}>←</button>
+                <button type="button" class="icon back" onClick={() => navigate("")} aria-label={t("back")}><Icon name="back" /></button>
                 <h2>{t("settings")}</h2>
             </header>
             <div class="settings-body">
@@ -140,8 +140,8 @@ function SecuritySection(props: { client: MatrixClient }) {
             <h3>{t("security")}</h3>
             {state && (
                 <ul class="plain" data-testid="security-status">
-                    <li>{state.deviceVerified ? "✅" : "⚠"} {t("thisDevice")}: {state.deviceVerified ? t("verified") : t("notVerified")}</li>
-                    <li>{state.secretStorageReady ? "✅ " + t("recoveryReady") : "🔑 " + t("recoveryBanner")}</li>
+                    <li><Icon name={state.deviceVerified ? "check" : "warn"} /> {t("thisDevice")}: {state.deviceVerified ? t("verified") : t("notVerified")}</li>
+                    <li><Icon name={state.secretStorageReady ? "check" : "key"} /> {state.secretStorageReady ? t("recoveryReady") : t("recoveryBanner")}</li>
                 </ul>
             )}
             <div class="row wrap">
