@@ -205,13 +205,16 @@ function Timeline(props: { client: MatrixClient; room: Room; onReply: (e: Matrix
 
     // Read receipt for the newest event while the room is open and the window visible.
     useEffect(() => {
-        const last = [...events].reverse().find((e) => !e.status && e.getId()?.startsWith("$"));
-        if (!last || document.visibilityState !== "visible") return;
         const me = client.getUserId()!;
-        if (room.getEventReadUpTo(me) === last.getId() || last.getSender() === me) {
-            if (last.getSender() !== me || room.getEventReadUpTo(me) === last.getId()) return;
-        }
-        client.sendReadReceipt(last).catch(() => undefined);
+        const markRead = () => {
+            const last = [...room.getLiveTimeline().getEvents()].reverse().find((e) => !e.status && e.getId()?.startsWith("$"));
+            if (!last || document.visibilityState !== "visible") return;
+            if (last.getSender() === me || room.getEventReadUpTo(me) === last.getId()) return;
+            client.sendReadReceipt(last).catch(() => undefined);
+        };
+        markRead();
+        document.addEventListener("visibilitychange", markRead);
+        return () => document.removeEventListener("visibilitychange", markRead);
     }, [lastId]);
 
     const onScroll = () => {
@@ -367,7 +370,8 @@ function MessageTile(props: {
                     </blockquote>
                 )}
                 {failed || pendingDecrypt ? (
-                    <p class="body undecryptable" data-testid="undecryptable"><Icon name="lock" /> {t("undecryptable")}</p>
+                    <p class="body undecryptable" data-testid="undecryptable" title={t("undecryptable")}>
+                        <Icon name="lock" /> {t("undecryptable").split(".")[0]}.</p>
                 ) : (
                     <MessageBody client={client} event={event} />
                 )}
