@@ -49,7 +49,9 @@ export async function startClient(session: Session, fresh: boolean): Promise<Mat
     });
     await initAsync(KITH_WASM_URL);
     await client.initRustCrypto({ useIndexedDB: true });
-    await client.startClient({ initialSyncLimit: 30, lazyLoadMembers: true });
+    // Kith serves organisations, whose rooms are small: full member lists keep
+    // names and avatars right without extra requests.
+    await client.startClient({ initialSyncLimit: 30, lazyLoadMembers: false });
     return client;
 }
 

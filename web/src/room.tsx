@@ -76,6 +76,9 @@ export function RoomView(props: { client: MatrixClient; room: Room }) {
     const encrypted = isEncryptedRoom(client, room.roomId);
     const membership = room.getMyMembership();
     useEffect(() => {
+        room.loadMembersIfNeeded().catch(() => undefined);
+    }, [room.roomId, membership]);
+    useEffect(() => {
         const bump = () => { trustEpoch++; };
         const names = [CryptoEvent.UserTrustStatusChanged, CryptoEvent.DevicesUpdated, CryptoEvent.KeysChanged];
         for (const name of names) client.on(name as any, bump);

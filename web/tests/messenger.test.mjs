@@ -166,7 +166,8 @@ test("two people sign up with invitations and chat (encrypted direct chat)", asy
         await B.getByTestId("accept-invite").click();
         await B.getByTestId("composer").waitFor();
         await expectMessage(B, "Hello Bob", 60_000);
-        await B.getByTestId("room-title").filter({ hasText: "Alice" }).waitFor();
+        await B.getByTestId("room-title").filter({ hasText: /^Alice$/ }).waitFor();
+        await B.getByTestId("sender").filter({ hasText: /^Alice$/ }).first().waitFor();
         dmName = (await B.getByTestId("room-title").textContent()).trim();
     });
 
