@@ -112,8 +112,16 @@ def _word_bounded_search(automaton: _Automaton, value: str) -> bool:
     return False
 
 
+def _cannot_contain(literal: str, value: str) -> bool:
+    """A quick rejection: a per-character case-insensitive match of `literal`
+    inside `value` implies the casefolded strings contain each other."""
+    return literal.casefold() not in value.casefold()
+
+
 def glob_matches(pattern: str, value: str) -> bool:
     """Case-insensitive glob match against the entire `value`."""
+    if "*" not in pattern and "?" not in pattern and pattern.casefold() != value.casefold():
+        return False
     return _full_match(_compile(pattern, True), value)
 
 
@@ -123,6 +131,8 @@ def glob_matches_words(pattern: str, value: str) -> bool:
     This is the `content.body` special case of `event_match` and the rule used
     by `content` rules (push.md, "Push Rules" and "Conditions").
     """
+    if "*" not in pattern and "?" not in pattern and _cannot_contain(pattern, value):
+        return False
     return _word_bounded_search(_compile(pattern, True), value)
 
 
@@ -132,6 +142,8 @@ def literal_matches_words(needle: str, value: str) -> bool:
     Used by `contains_display_name`, where the display name is plain text
     rather than a glob.
     """
+    if _cannot_contain(needle, value):
+        return False
     return _word_bounded_search(_compile(needle, False), value)
 
 

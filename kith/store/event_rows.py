@@ -45,6 +45,8 @@ SCHEMA = [
     " WHERE type = 'm.room.member'",
     "CREATE INDEX IF NOT EXISTS events_relations ON events (relates_to, rel_type, stream_id)"
     " WHERE relates_to IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS events_thread ON events (thread_id, stream_id)"
+    " WHERE thread_id IS NOT NULL",
     """CREATE TABLE IF NOT EXISTS current_state (
         room_id TEXT NOT NULL,
         type TEXT NOT NULL,

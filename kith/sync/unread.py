@@ -96,10 +96,14 @@ class UnreadCounter:
     async def _add(self, counts: Counts, unread: list[StoredEvent], user_id: str,
                    snapshot: RoomSnapshot) -> None:
         rules = await self._rules_for(user_id)
+        contexts: dict[str, PushContext] = {}
         for event in unread:
             if event.sender == user_id or event.redacted_by:
                 continue
-            actions = evaluate(rules, _push_view(event), push_context(user_id, snapshot, event.sender))
+            ctx = contexts.get(event.sender)
+            if ctx is None:
+                ctx = contexts[event.sender] = push_context(user_id, snapshot, event.sender)
+            actions = evaluate(rules, _push_view(event), ctx)
             notify, highlight = notification_effect(actions)
             if not notify:
                 continue
