@@ -79,23 +79,88 @@ function holdLevel(parent) {
 holdLevel(sdkRootLogger);
 
 /**
- * A device of `account`: a new /login, a MatrixClient with Rust crypto and an
- * in-memory crypto store, syncing unless told otherwise. The secret storage
- * keys a device knows are in `device.secretStorageKeys` (key ID -> private
- * key), which its getSecretStorageKey callback hands to the SDK.
+ * A device of `account`: a new /login, a MatrixClient with Rust crypto,
+ * syncing unless told otherwise. Its crypto store is in memory, unless
+ * `persistent`: then it is in IndexedDB (fake-indexeddb, which the scenario
+ * must import; one persistent device per process, since the SDK names its
+ * database the same for every device), and `restart(device)` can bring the
+ * device back after stopClient, as a client restarting would.
+ *
+ * The secret storage keys a device knows are in `device.secretStorageKeys`
+ * (key ID -> private key), which its getSecretStorageKey callback hands to the
+ * SDK; `device.requests` records each request it made, `device.syncs` what
+ * each /sync response said about end-to-end encryption, and `device.claims`
+ * each /keys/claim response.
  */
-export async function newDevice(baseUrl, account, label, { sync = true } = {}) {
+export async function newDevice(baseUrl, account, label, { sync = true, persistent = false } = {}) {
     const session = await login(baseUrl, account.localpart, account.password, label);
     assert.equal(session.user_id, account.userId);
-    const secretStorageKeys = new Map();
-    const requests = [];
-    const trace = tracerFor(baseUrl, session.user_id);
+    const device = {
+        ...account,
+        baseUrl,
+        session,
+        persistent,
+        deviceId: session.device_id,
+        name: `${account.name}/${label}`,
+        secretStorageKeys: new Map(),
+        requests: [],
+        syncs: [],
+        claims: [],
+    };
+    await attachClient(device);
+    if (sync) await startSyncing(device.client);
+    return device;
+}
+
+/**
+ * Take a persistent device offline: save its sync state (the SDK does so
+ * itself every few minutes), then stop its client and crypto.
+ */
+export async function goOffline(device) {
+    assert.ok(device.persistent, "only a persistent device can come back after going offline");
+    await device.client.store.save(true);
+    device.client.stopClient();
+}
+
+/**
+ * Bring a persistent device back after `goOffline(device)`: a new
+ * MatrixClient for the same access token and device, whose Rust crypto and
+ * sync store reopen the device's IndexedDB databases, so that it syncs on
+ * from its last since token. `beforeSync(client)` may add listeners first.
+ */
+export async function restart(device, { beforeSync } = {}) {
+    assert.ok(device.persistent, "only a persistent device can be restarted");
+    await attachClient(device);
+    if (beforeSync) beforeSync(device.client);
+    await startSyncing(device.client);
+}
+
+async function attachClient(device) {
+    const { session, secretStorageKeys } = device;
+    const trace = tracerFor(device.baseUrl, session.user_id);
     const fetchFn = async (input, init = {}) => {
         const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
         const path = decodeURIComponent(new URL(url).pathname);
-        requests.push({ method: init.method || "GET", path, body: typeof init.body === "string" ? init.body : undefined });
-        if (requests.length > 2000) requests.shift();
-        return trace(input, init);
+        const method = init.method || "GET";
+        device.requests.push({ method, path, body: typeof init.body === "string" ? init.body : undefined });
+        if (device.requests.length > 2000) device.requests.shift();
+        const response = await trace(input, init);
+        if (response.ok && (path.endsWith("/sync") || path.endsWith("/keys/claim"))) {
+            const body = await response.clone().json();
+            if (path.endsWith("/sync")) {
+                device.syncs.push({
+                    since: new URL(url).searchParams.get("since"),
+                    otkCounts: body.device_one_time_keys_count,
+                    unusedFallbackKeyTypes: body.device_unused_fallback_key_types,
+                    deviceLists: body.device_lists,
+                    toDevice: (body.to_device?.events ?? []).map((e) => ({ type: e.type, sender: e.sender, content: e.content })),
+                });
+                if (device.syncs.length > 500) device.syncs.shift();
+            } else {
+                device.claims.push({ request: JSON.parse(init.body), response: body });
+            }
+        }
+        return response;
     };
     const cryptoCallbacks = {
         getSecretStorageKey: async ({ keys }) => {
@@ -108,30 +173,30 @@ export async function newDevice(baseUrl, account, label, { sync = true } = {}) {
             secretStorageKeys.set(keyId, key);
         },
     };
-    const client = sdk.createClient({
-        baseUrl,
+    // A persistent device keeps its sync state in IndexedDB too, as a web
+    // client does, so that coming back it syncs on from its last since token.
+    let store;
+    if (device.persistent) {
+        store = new sdk.IndexedDBStore({ indexedDB: globalThis.indexedDB, dbName: `kith-sync-${session.device_id}` });
+    }
+    device.client = sdk.createClient({
+        store,
+        baseUrl: device.baseUrl,
         userId: session.user_id,
         accessToken: session.access_token,
         deviceId: session.device_id,
         fetchFn,
         timelineSupport: true,
         cryptoCallbacks,
-        logger: sdkLoggerFor(`[${account.name}/${label}]`),
+        logger: sdkLoggerFor(`[${device.name}]`),
     });
-    await client.initRustCrypto({ useIndexedDB: false });
+    if (store) await store.startup();
+    await device.client.initRustCrypto({ useIndexedDB: device.persistent });
     // initRustCrypto turns the Rust crypto's tracing on at debug level (one
     // console line per step); keep its warnings only, unless asked for more.
     if (!process.env.KITH_JS_RUST_DEBUG) new RustSdkCryptoJs.Tracing(RustSdkCryptoJs.LoggerLevel.Warn).turnOn();
-    const device = {
-        ...account,
-        client,
-        deviceId: session.device_id,
-        name: `${account.name}/${label}`,
-        secretStorageKeys,
-        requests,
-    };
-    if (sync) await startSyncing(client);
-    return device;
+    // The device's identity keys, kept for when its crypto is stopped.
+    device.keys = await device.client.getCrypto().getOwnDeviceKeys();
 }
 
 /** A fresh account (registered, not yet logged in on any device). */
