@@ -23,7 +23,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 JS_DIR = REPO / "tests" / "clients" / "js"
-SCENARIOS = ["rooms", "todevice"]
+SCENARIOS = ["rooms", "todevice", "verification"]
 SCRIPT_TIMEOUT_S = 150
 
 
