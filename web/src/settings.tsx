@@ -19,10 +19,13 @@ export function SettingsView(props: { client: MatrixClient; onLang: (l: Lang) =>
     const [status, setStatus] = useState<string | null>(null);
     const [busy, setBusy] = useState(false);
     const fileInput = useRef<HTMLInputElement>(null);
+    // The stored profile arrives asynchronously; it must not overwrite a name
+    // the user has already started typing.
+    const nameEdited = useRef(false);
 
     useEffect(() => {
         client.getProfileInfo(userId).then((p) => {
-            setName(p.displayname ?? "");
+            if (!nameEdited.current) setName(p.displayname ?? "");
             setAvatar(p.avatar_url ?? null);
         }).catch(() => undefined);
     }, []);
@@ -90,7 +93,7 @@ export function SettingsView(props: { client: MatrixClient; onLang: (l: Lang) =>
                 </div>
                 <form class="row" onSubmit={saveName}>
                     <label class="grow">{t("displayName")}
-                        <input name="displayname" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)}
+                        <input name="displayname" value={name} onInput={(e) => { nameEdited.current = true; setName((e.target as HTMLInputElement).value); }}
                             data-testid="displayname" />
                     </label>
                     <button type="submit" class="primary" disabled={busy} data-testid="save-displayname">{t("save")}</button>
