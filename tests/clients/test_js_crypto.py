@@ -23,7 +23,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 JS_DIR = REPO / "tests" / "clients" / "js"
-SCENARIOS = ["rooms", "todevice", "verification", "backup"]
+SCENARIOS = ["rooms", "todevice", "verification", "user_verification", "backup"]
 SCRIPT_TIMEOUT_S = 150
 
 

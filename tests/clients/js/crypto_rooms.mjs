@@ -115,4 +115,16 @@ await scenario("encrypted rooms (Rust crypto)", async (baseUrl) => {
         }
         assert.deepEqual(await knownDevices(b1, aliceAccount.userId), [a1.deviceId, a3.deviceId].sort());
     });
+
+    await step("bob leaves: now sharing no encrypted room, each side's /sync lists the other in device_lists.left", async () => {
+        const aliceBefore = a1.syncs.length;
+        const bobBefore = b1.syncs.length;
+        await b1.client.leave(roomId);
+        await waitFor("alice's laptop to get bob in device_lists.left", () =>
+            a1.syncs.slice(aliceBefore).some((x) => x.deviceLists?.left?.includes(bobAccount.userId)),
+        { explain: () => JSON.stringify(a1.syncs.slice(aliceBefore).map((x) => x.deviceLists)) });
+        await waitFor("bob's desktop to get alice in device_lists.left", () =>
+            b1.syncs.slice(bobBefore).some((x) => x.deviceLists?.left?.includes(aliceAccount.userId)),
+        { explain: () => JSON.stringify(b1.syncs.slice(bobBefore).map((x) => x.deviceLists)) });
+    });
 });
