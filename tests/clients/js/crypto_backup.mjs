@@ -17,7 +17,7 @@ import {
     passwordAuth,
     sayEncrypted,
 } from "./crypto_lib.mjs";
-import { assert, membershipSeen, roomFor, scenario, sdk, step, waitFor } from "./lib.mjs";
+import { assert, expectMatrixError, membershipSeen, roomFor, scenario, sdk, step, waitFor } from "./lib.mjs";
 
 const BACKUP_ALGORITHM = "m.megolm_backup.v1.curve25519-aes-sha2";
 
@@ -142,4 +142,50 @@ await scenario("secret storage and key backup (Rust crypto)", async (baseUrl) =>
             assert.equal(event.getContent().body, body);
         }
     });
+
+    await step("the server keeps the better copy of a backed-up key (spec: is_verified, then first_message_index, then forwarded_count)", async () => {
+        const version = recoveryKey.version;
+        const probeRoom = roomId;
+        const probeSession = "kith-probe-session";
+        const path = `/room_keys/keys/${encodeURIComponent(probeRoom)}/${encodeURIComponent(probeSession)}`;
+        const put = (meta, tag) => laptop.client.http.authedRequest(sdk.Method.Put, path, { version }, {
+            ...meta,
+            session_data: { ephemeral: `e-${tag}`, ciphertext: `c-${tag}`, mac: `m-${tag}` },
+        });
+        const stored = async () => (await laptop.client.http.authedRequest(sdk.Method.Get, path, { version })).session_data.ciphertext;
+        const countBefore = (await laptop.client.http.authedRequest(sdk.Method.Get, "/room_keys/version")).count;
+        const first = await put({ first_message_index: 5, forwarded_count: 1, is_verified: false }, "A");
+        assert.equal(first.count, countBefore + 1, "the reply counts the new key");
+        assert.equal(typeof first.etag, "string");
+        const cases = [
+            [{ first_message_index: 10, forwarded_count: 0, is_verified: false }, "B", "c-A", "a higher first_message_index does not replace"],
+            [{ first_message_index: 2, forwarded_count: 3, is_verified: false }, "C", "c-C", "a lower first_message_index replaces"],
+            [{ first_message_index: 2, forwarded_count: 4, is_verified: false }, "D", "c-C", "same index, higher forwarded_count does not replace"],
+            [{ first_message_index: 2, forwarded_count: 0, is_verified: false }, "E", "c-E", "same index, lower forwarded_count replaces"],
+            [{ first_message_index: 9, forwarded_count: 9, is_verified: true }, "F", "c-F", "a verified key replaces an unverified one"],
+            [{ first_message_index: 0, forwarded_count: 0, is_verified: false }, "G", "c-F", "an unverified key never replaces a verified one"],
+        ];
+        for (const [meta, tag, expected, why] of cases) {
+            const reply = await put(meta, tag);
+            assert.equal(reply.count, countBefore + 1, `still one more key than before (${why})`);
+            assert.equal(await stored(), expected, why);
+        }
+    });
+
+    await step("after a new backup version, writing to the old one is 403 M_WRONG_ROOM_KEYS_VERSION with current_version", async () => {
+        const old = recoveryKey.version;
+        const current = await laptop.client.http.authedRequest(sdk.Method.Get, "/room_keys/version");
+        const { version: fresh } = await laptop.client.http.authedRequest(sdk.Method.Post, "/room_keys/version", undefined,
+            { algorithm: current.algorithm, auth_data: current.auth_data });
+        assert.notEqual(fresh, old);
+        const err = await expectMatrixError(laptop.client.http.authedRequest(sdk.Method.Put,
+            `/room_keys/keys/${encodeURIComponent(roomId)}/x`, { version: old },
+            { first_message_index: 0, forwarded_count: 0, is_verified: false, session_data: {} }),
+        { status: 403, errcode: "M_WRONG_ROOM_KEYS_VERSION" });
+        assert.equal(err.data.current_version, fresh);
+        const latest = await laptop.client.http.authedRequest(sdk.Method.Get, "/room_keys/version");
+        assert.equal(latest.version, fresh);
+        assert.equal(latest.count, 0, "the new version starts empty");
+    });
 });
+
