@@ -151,4 +151,31 @@ await scenario("verifying another user in an encrypted room (Rust crypto)", asyn
             "nor does bob");
         assert.equal(asCarol.user_signing_keys?.[bobAccount.userId], undefined, "nobody else sees bob's user-signing key");
     });
+
+    await step("alice resets her cross-signing identity (UIA required now); bob's crypto notices the change through /sync", async () => {
+        const bobSyncsBefore = bob.syncs.length;
+        let asked = 0;
+        const auth = passwordAuth(alice);
+        const oldMaster = Object.keys((await queryKeys(alice, aliceAccount.userId)).master_keys[aliceAccount.userId].keys)[0];
+        await alice.client.getCrypto().bootstrapCrossSigning({
+            setupNewCrossSigning: true,
+            authUploadDeviceSigningKeys: async (makeRequest) => {
+                asked++;
+                return auth(makeRequest);
+            },
+        });
+        assert.equal(asked, 1);
+        const uploads = alice.requests.filter((r) => r.method === "POST" && r.path.endsWith("/keys/device_signing/upload"));
+        assert.ok(uploads.length >= 2, "the SDK retried the upload with auth after a 401");
+        const newMaster = Object.keys((await queryKeys(carol, aliceAccount.userId)).master_keys[aliceAccount.userId].keys)[0];
+        assert.notEqual(newMaster, oldMaster, "the server now serves the new master key");
+        await waitFor("bob's /sync to list alice in device_lists.changed", () =>
+            bob.syncs.slice(bobSyncsBefore).some((x) => x.deviceLists?.changed?.includes(aliceAccount.userId)),
+        { timeoutMs: CRYPTO_TIMEOUT_MS, explain: () => JSON.stringify(bob.syncs.slice(bobSyncsBefore).map((x) => x.deviceLists)) });
+        await waitFor("bob's crypto to see that alice's verified identity changed", async () => {
+            const status = await bob.client.getCrypto().getUserVerificationStatus(aliceAccount.userId);
+            return !status.isCrossSigningVerified() && status.wasCrossSigningVerified();
+        }, { timeoutMs: CRYPTO_TIMEOUT_MS, intervalMs: 100 });
+    });
 });
+
