@@ -17,7 +17,7 @@ DATA_DIR ?= ./kith-data
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 $(JS_CLIENT)/node_modules/.installed: $(JS_CLIENT)/package.json $(JS_CLIENT)/package-lock.json
@@ -61,3 +61,35 @@ typecheck: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(JS_CLIENT)/node_modules .mypy_cache .pytest_cache $(WEB)/node_modules $(WEB)/dist kith/web/static
+
+# Benchmarks (not tests: `make test` never runs them). `make bench [SIZE=S|M|L]`
+# runs Kith and Synapse one after the other on loopback and writes
+# bench/results/; `make bench-growth` draws the growth curves. Synapse gets its
+# own venv; the load generator, matplotlib and py-spy live in another.
+SIZE ?= M
+GROWTH_BUDGET ?= 600
+BENCH_SYNAPSE := bench/.venv-synapse
+BENCH_TOOLS := bench/.venv-tools
+SYNAPSE_VERSION ?= 1.163.2
+
+.PHONY: bench bench-growth bench-setup
+
+$(BENCH_SYNAPSE)/.installed:
+	$(PYTHON) -m venv $(BENCH_SYNAPSE)
+	$(BENCH_SYNAPSE)/bin/pip install --quiet --upgrade pip
+	$(BENCH_SYNAPSE)/bin/pip install --quiet 'matrix-synapse==$(SYNAPSE_VERSION)'
+	touch $@
+
+$(BENCH_TOOLS)/.installed:
+	$(PYTHON) -m venv $(BENCH_TOOLS)
+	$(BENCH_TOOLS)/bin/pip install --quiet --upgrade pip
+	$(BENCH_TOOLS)/bin/pip install --quiet aiohttp==3.14.5 matplotlib==3.11.2 py-spy==0.4.3
+	touch $@
+
+bench-setup: $(STAMP) $(BENCH_SYNAPSE)/.installed $(BENCH_TOOLS)/.installed
+
+bench: bench-setup
+	cd bench && .venv-tools/bin/python run.py --size $(SIZE) --profile
+
+bench-growth: bench-setup
+	cd bench && .venv-tools/bin/python growth.py --budget $(GROWTH_BUDGET)

@@ -17,7 +17,7 @@ from typing import Any
 
 from kith.errors import MatrixError, forbidden, invalid_param, not_found, unrecognized
 from kith.http.types import Request, Response, Route, json_response
-from kith.media import headers, preview as preview_mod
+from kith.media import headers
 from kith.media.ranges import UNSATISFIABLE, ByteRange, parse_range
 from kith.media.service import MediaService
 from kith.media.sizing import METHODS, Method
@@ -121,6 +121,9 @@ def routes(service: MediaService, *, legacy: bool, url_preview: bool) -> list[Ro
         if not url_preview:
             raise unrecognized(404, "URL previews are disabled on this server")
         url = request.require_arg("url")
+        # Imported on first use: the HTTP client stack is not needed to start.
+        from kith.media import preview as preview_mod
+
         try:
             return await preview_mod.preview(url)
         except preview_mod.PreviewRefused as exc:

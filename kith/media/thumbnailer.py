@@ -11,7 +11,13 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageSequence, features
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Pillow is imported on the first thumbnail, not at start-up: most requests
+# never need it and it costs start-up time.
 
 from kith.media.sizing import Method, Plan, plan
 
@@ -48,6 +54,7 @@ def can_thumbnail(content_type: str) -> bool:
 
 def make_thumbnail(source: Path, content_type: str, box: tuple[int, int], method: Method,
                    animated: bool, max_pixels: int) -> Thumbnail:
+    from PIL import Image
     decoder = FORMATS.get(content_type)
     if decoder is None:
         raise CannotThumbnail(content_type)
@@ -80,6 +87,7 @@ def make_thumbnail(source: Path, content_type: str, box: tuple[int, int], method
 
 
 def _apply(frame: Image.Image, geometry: Plan | None) -> Image.Image:
+    from PIL import Image
     if geometry is None:
         return frame
     if frame.size != geometry.resize:
@@ -105,6 +113,7 @@ def _static(frame: Image.Image, geometry: Plan | None, decoder: str) -> Thumbnai
 
 
 def _animated(image: Image.Image, geometry: Plan) -> Thumbnail:
+    from PIL import ImageSequence, features
     frames: list[Image.Image] = []
     durations: list[int] = []
     for frame in ImageSequence.Iterator(image):
