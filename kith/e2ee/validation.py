@@ -41,6 +41,17 @@ def verify(obj: dict[str, Any], signer: str, key_id: str, public_key: str) -> bo
     return True
 
 
+def is_ed25519_public_key(value: str) -> bool:
+    """Unpadded base64 of exactly 32 bytes (appendices "Unpadded Base64")."""
+    if len(value) != 43:
+        return False
+    try:
+        decode_verify_key_base64(ED25519, "check", value)
+    except (ValueError, TypeError, nacl.exceptions.CryptoError):
+        return False
+    return True
+
+
 def signatures_by(obj: dict[str, Any], signer: str) -> dict[str, str]:
     """obj.signatures[signer] as {key_id: signature}; malformed parts are M_BAD_JSON."""
     sigs = obj.get("signatures", {})
@@ -157,6 +168,10 @@ def check_cross_signing_key(key: Any, user_id: str, usage: str) -> str:
     algorithm, _, name = key_id.partition(":")
     if algorithm != ED25519 or not isinstance(public, str) or name != public:
         raise invalid_param(f"{usage} key ID must be ed25519:<public key>")
+    if not is_ed25519_public_key(public):
+        # cross_signing_key.yaml: the value is "the unpadded base64 public key";
+        # a key that cannot verify anything would lock the account's cross-signing.
+        raise invalid_param(f"{usage} key is not an unpadded base64 ed25519 public key")
     if "signatures" in key:
         signatures_by(key, user_id)  # type check only
     return public

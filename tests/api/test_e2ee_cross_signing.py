@@ -68,6 +68,10 @@ async def test_bad_cross_signing_uploads(client: httpx.AsyncClient) -> None:
     resp = await alice.request("POST", "/keys/device_signing/upload", {
         "self_signing_key": cross_signing_key(alice, "self_signing", ssk, master)}, expect=400)
     assert resp["errcode"] == "M_MISSING_PARAM"
+    # A "public key" that is not 32 bytes of unpadded base64.
+    resp = await alice.request("POST", "/keys/device_signing/upload", {"master_key": {
+        "user_id": alice.user_id, "usage": ["master"], "keys": {"ed25519:x": "x"}}}, expect=400)
+    assert resp["errcode"] == "M_INVALID_PARAM"
     query = await alice.request("POST", "/keys/query", {"device_keys": {alice.user_id: []}})
     assert query["master_keys"] == {}
 
