@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
+from kith.property_paths import split_path
+
 # push.md: a word boundary is the start or end of the value, or any character
 # not in [A-Z], [a-z], [0-9] or `_`.
 _WORD_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
@@ -149,34 +151,9 @@ def literal_matches_words(needle: str, value: str) -> bool:
 
 def split_property_path(path: str) -> list[str]:
     """Split a dot-separated property path into property names (a fresh list)."""
-    return list(_split_cached(path))
+    return list(split_path(path))
 
 
-@lru_cache(maxsize=1024)
-def _split_cached(path: str) -> tuple[str, ...]:
-    """Split a dot-separated property path into property names; rule paths
-    repeat for every event evaluated, so the split is cached.
-
-    `\\.` is a literal dot and `\\\\` a literal backslash; any other backslash
-    sequence stays as written (appendices.md, "Dot-separated property paths").
-    """
-    names: list[str] = []
-    current: list[str] = []
-    index = 0
-    while index < len(path):
-        char = path[index]
-        if char == "\\" and index + 1 < len(path) and path[index + 1] in ".\\":
-            current.append(path[index + 1])
-            index += 2
-            continue
-        if char == ".":
-            names.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        index += 1
-    names.append("".join(current))
-    return tuple(names)
 
 
 def lookup_property(event: Mapping[str, object], path: str) -> object:
@@ -185,7 +162,7 @@ def lookup_property(event: Mapping[str, object], path: str) -> object:
     Only JSON objects are descended into; arrays are not indexed.
     """
     value: object = event
-    for name in _split_cached(path):
+    for name in split_path(path):
         if not isinstance(value, Mapping) or name not in value:
             return MISSING
         value = value[name]

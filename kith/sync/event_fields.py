@@ -10,28 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from kith.property_paths import split_path
+
 
 def split_field_path(path: str) -> list[str]:
-    """Split a dot-separated property path (appendices "Dot-separated property
-    paths"): `\\.` is a literal dot, `\\\\` a literal backslash, and any other
-    backslash sequence is kept as-is."""
-    parts: list[str] = []
-    current: list[str] = []
-    i = 0
-    while i < len(path):
-        ch = path[i]
-        if ch == "\\" and i + 1 < len(path) and path[i + 1] in ".\\":
-            current.append(path[i + 1])
-            i += 2
-            continue
-        if ch == ".":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-        i += 1
-    parts.append("".join(current))
-    return parts
+    """Split a dot-separated property path into property names."""
+    return list(split_path(path))
 
 
 _Trie = dict[str, "_Trie | None"]
