@@ -77,8 +77,12 @@ await scenario("cross-signing and emoji verification (Rust crypto)", async (base
         assert.ok(status.publicKeysOnDevice, "the laptop has the public cross-signing keys");
         assert.ok(status.privateKeysCachedLocally.masterKey && status.privateKeysCachedLocally.selfSigningKey &&
             status.privateKeysCachedLocally.userSigningKey, "and the private ones");
-        const own = await laptop.client.getCrypto().getDeviceVerificationStatus(alice.userId, laptop.deviceId);
-        assert.ok(own.crossSigningVerified, "the laptop signed its own device");
+        // The SDK records its own device as cross-signed only once a /keys/query
+        // returns the signature it uploaded (prompted by device_lists.changed in
+        // /sync), so this settles shortly after bootstrapCrossSigning returns.
+        await waitFor("the laptop to see its own device signed by its self-signing key", async () =>
+            (await laptop.client.getCrypto().getDeviceVerificationStatus(alice.userId, laptop.deviceId))
+                ?.crossSigningVerified === true, { timeoutMs: CRYPTO_TIMEOUT_MS });
     });
 
     await step("replacing the cross-signing keys needs user-interactive auth; re-uploading the same ones does not", async () => {
