@@ -63,9 +63,6 @@ def _tail(path: Path, lines: int = 60) -> str:
         return f"(no server log: {err})"
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open regression: the edited text ('Hello Bob, edited') no longer appears in the "
-    "web timeline since the last commits of this stop; see the closing note of issue 5"))
 def test_web_messenger_in_chromium(web_build: Path, tmp_path: Path, start_server_fn: Any) -> None:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing; `make test` installs Debian's chromium")

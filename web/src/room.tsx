@@ -510,7 +510,10 @@ function Composer(props: {
     const fileInput = useRef<HTMLInputElement>(null);
     const lastTyping = useRef(0);
 
-    useEffect(() => {
+    // A layout effect, not a plain one: the draft must hold the message being
+    // edited before the "Editing" bar is on screen. A deferred effect could
+    // land after the user has already typed the new text and overwrite it.
+    useLayoutEffect(() => {
         if (props.editing) {
             setText(String(props.editing.getContent().body ?? ""));
         }

@@ -200,6 +200,8 @@ test("two people sign up with invitations and chat (encrypted direct chat)", asy
         await mine.hover();
         await mine.getByTestId("edit").click();
         await A.getByTestId("composer-context").filter({ hasText: "Editing" }).waitFor();
+        // the draft starts as the message being edited
+        assert.equal(await A.getByTestId("composer").inputValue(), "Hello Bob");
         await A.getByTestId("composer").fill("Hello Bob, edited");
         await A.getByTestId("composer").press("Enter");
         await expectMessage(B, "Hello Bob, edited");
