@@ -56,9 +56,8 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
         if not allowed:
             return None
         needed = action_level("invite", snapshot.state)
-        for (etype, key), pdu in snapshot.state.items():
-            if etype == "m.room.member" and (pdu.get("content") or {}).get("membership") == "join" \
-                    and user_level(key, snapshot.state, snapshot.version) >= needed:
+        for key in sorted(snapshot.members("join")):
+            if user_level(key, snapshot.state, snapshot.version) >= needed:
                 return key
         return None
 

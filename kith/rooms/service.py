@@ -126,10 +126,8 @@ class RoomService:
         snapshot = await self.events.snapshot(room_id)
         users: set[str] = set()
         if snapshot is not None:
-            for (etype, key), pdu in snapshot.state.items():
-                if etype == "m.room.member" and (pdu.get("content") or {}).get("membership") in (
-                        "join", "invite", "knock"):
-                    users.add(key)
+            users.update(snapshot.members("join"), snapshot.members("invite"),
+                         snapshot.members("knock"))
         for persisted in results:
             users.update(user for user, _ in persisted.member_changes)
         self._notifier.wake(users)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,10 +116,54 @@ class RoomSnapshot:
     latest_event_id: str | None
     depth: int
     create_event_id: str
+    # membership -> users, built on first use and kept up to date by set_state:
+    # member counts, heroes and wake-ups then cost O(1)/O(members of that kind)
+    # instead of a scan of the whole state on every request.
+    _members: dict[str, set[str]] | None = None
+    # False while this snapshot still shares its dicts with the one it was made
+    # from (see begin_change): state is copied only when a state event lands.
+    _owns_state: bool = True
 
-    def copy(self) -> RoomSnapshot:
-        return RoomSnapshot(self.room_id, self.version, dict(self.state), dict(self.state_ids),
-                            self.latest_event_id, self.depth, self.create_event_id)
+    def begin_change(self) -> RoomSnapshot:
+        """A snapshot to build on in a transaction, leaving this one untouched
+        (the cached one stays valid if the transaction fails). Message events
+        only move latest_event_id/depth, so the state is copied on first write."""
+        return RoomSnapshot(self.room_id, self.version, self.state, self.state_ids,
+                            self.latest_event_id, self.depth, self.create_event_id,
+                            self._members, False)
+
+    def set_state(self, key: StateKey, event_id: str, pdu: dict[str, Any]) -> None:
+        if not self._owns_state:
+            self.state, self.state_ids = dict(self.state), dict(self.state_ids)
+            if self._members is not None:
+                self._members = {m: set(users) for m, users in self._members.items()}
+            self._owns_state = True
+        if key[0] == "m.room.member" and self._members is not None:
+            old = self.state.get(key)
+            if old is not None:
+                self._members.get(_membership(old), set()).discard(key[1])
+            self._members.setdefault(_membership(pdu), set()).add(key[1])
+        self.state[key] = pdu
+        self.state_ids[key] = event_id
+
+    def members(self, membership: str) -> AbstractSet[str]:
+        """Users whose current membership is `membership` (do not mutate)."""
+        if self._members is None:
+            index: dict[str, set[str]] = {}
+            for (etype, key), pdu in self.state.items():
+                if etype == "m.room.member":
+                    index.setdefault(_membership(pdu), set()).add(key)
+            self._members = index
+        return self._members.get(membership) or _NO_USERS
+
+
+_NO_USERS: frozenset[str] = frozenset()
+
+
+def _membership(pdu: dict[str, Any]) -> str:
+    content = pdu.get("content")
+    membership = content.get("membership") if isinstance(content, dict) else None
+    return membership if isinstance(membership, str) else ""
 
 
 @dataclass(slots=True)

@@ -60,7 +60,7 @@ class EventStore:
             snapshot = self._load_snapshot(cur, room_id) if room_id else None
             if room_id and snapshot is None:
                 raise KeyError(room_id)
-            snapshot = snapshot.copy() if snapshot else None
+            snapshot = snapshot.begin_change() if snapshot else None
             results = []
             for make in makers:
                 new = make(snapshot)
@@ -123,8 +123,7 @@ class EventStore:
                 " ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_id = excluded.event_id",
                 (snapshot.room_id, etype, state_key, new.event_id),
             )
-            snapshot.state[key] = pdu
-            snapshot.state_ids[key] = new.event_id
+            snapshot.set_state(key, new.event_id, pdu)
             if etype == "m.room.member":
                 membership = str(pdu["content"].get("membership"))
                 cur.execute(
@@ -250,10 +249,14 @@ class EventStore:
         return [_row_to_event(r) for r in rows]
 
     async def state_at(self, room_id: str, upto: int, types: Iterable[str] | None = None,
-                       after: int | None = None) -> dict[StateKey, StoredEvent]:
+                       after: int | None = None, state_keys: Iterable[str] | None = None
+                       ) -> dict[StateKey, StoredEvent]:
         """The room's state after every event with stream_id <= upto; with
-        `after`, only the entries whose latest event is newer than that."""
+        `after`, only the entries whose latest event is newer than that; with
+        `state_keys`, only those keys (lazy-loaded members: a sync in a large
+        room reads the few senders' member events, not all of them)."""
         type_list = list(types) if types is not None else None
+        key_list = list(state_keys) if state_keys is not None else None
 
         def txn(cur: Cursor) -> dict[StateKey, StoredEvent]:
             sql = (f"SELECT {_COLUMNS} FROM events WHERE stream_id IN ("
@@ -263,6 +266,9 @@ class EventStore:
             if type_list is not None:
                 sql += f" AND type IN ({','.join('?' * len(type_list))})"
                 params.extend(type_list)
+            if key_list is not None:
+                sql += f" AND state_key IN ({','.join('?' * len(key_list))})"
+                params.extend(key_list)
             sql += " GROUP BY type, state_key)"
             out: dict[StateKey, StoredEvent] = {}
             for row in cur.execute(sql, params):

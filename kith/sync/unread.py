@@ -40,8 +40,7 @@ class Counts:
 def push_context(user_id: str, snapshot: RoomSnapshot, sender: str) -> PushContext:
     state = snapshot.state
     member = state.get(("m.room.member", user_id), {}).get("content") or {}
-    joined = sum(1 for (t, _), e in state.items()
-                 if t == "m.room.member" and (e.get("content") or {}).get("membership") == "join")
+    joined = len(snapshot.members("join"))
     power = state.get(("m.room.power_levels", ""), {}).get("content")
     return PushContext(
         user_id=user_id,
