@@ -36,7 +36,7 @@ __all__ = ["EventStore", "SCHEMA", "STREAM_TABLES", "Maker", "NewEvent", "Persis
            "RoomSnapshot", "StateKey", "StoredEvent"]
 
 class EventStore:
-    def __init__(self, db: Database, cache_rooms: int = 2048) -> None:
+    def __init__(self, db: Database, cache_rooms: int = 2048, cache_users: int = 4096) -> None:
         self._db = db
         self._snapshots: OrderedDict[str, RoomSnapshot] = OrderedDict()
         self._cache_rooms = cache_rooms
@@ -45,6 +45,11 @@ class EventStore:
         # "did this room change since p?" without touching the database.
         self._room_positions: dict[str, int] = {}
         self._positions_loaded = False
+        # user_id -> [(room_id, membership, stream_id)] (not forgotten): every
+        # /sync asks, so a user in 2,000 rooms is not re-read each time. Dropped
+        # for a user inside the transaction that changes their membership.
+        self._user_rooms: OrderedDict[str, list[tuple[str, str, int]]] = OrderedDict()
+        self._cache_users = cache_users
 
     # -- writing ------------------------------------------------------------------
 
@@ -134,6 +139,7 @@ class EventStore:
                     (snapshot.room_id, state_key, membership, new.event_id, stream_id),
                 )
                 changes.append((str(state_key), membership))
+                self._user_rooms.pop(str(state_key), None)
         snapshot.latest_event_id = new.event_id
         snapshot.depth = int(pdu["depth"])
         return snapshot, Persisted(new.event_id, stream_id, snapshot.room_id, pdu, changes)
@@ -142,6 +148,7 @@ class EventStore:
         await self._db.write(lambda cur: cur.execute(
             "UPDATE room_members SET forgotten = 1 WHERE room_id = ? AND user_id = ?",
             (room_id, user_id)))
+        self._user_rooms.pop(user_id, None)
 
     async def set_public(self, room_id: str, public: bool) -> None:
         await self._db.write(lambda cur: cur.execute(
@@ -300,13 +307,21 @@ class EventStore:
 
     async def rooms_for_user(self, user_id: str, memberships: Iterable[str]
                              ) -> list[tuple[str, str, int]]:
-        """(room_id, membership, stream_id of that membership) for the user."""
-        wanted = list(memberships)
-        marks = ",".join("?" * len(wanted))
-        rows = await self._db.read(lambda cur: cur.execute(
-            f"SELECT room_id, membership, stream_id FROM room_members WHERE user_id = ?"
-            f" AND membership IN ({marks}) AND forgotten = 0", (user_id, *wanted)).fetchall())
-        return [(r[0], r[1], r[2]) for r in rows]
+        """(room_id, membership, stream_id of that membership) for the user,
+        rooms they forgot left out."""
+        rooms = self._user_rooms.get(user_id)
+        if rooms is None:
+            rows = await self._db.read(lambda cur: cur.execute(
+                "SELECT room_id, membership, stream_id FROM room_members WHERE user_id = ?"
+                " AND forgotten = 0", (user_id,)).fetchall())
+            rooms = [(r[0], r[1], r[2]) for r in rows]
+            self._user_rooms[user_id] = rooms
+            while len(self._user_rooms) > self._cache_users:
+                self._user_rooms.popitem(last=False)
+        else:
+            self._user_rooms.move_to_end(user_id)
+        wanted = set(memberships)
+        return [r for r in rooms if r[1] in wanted]
 
     async def membership(self, room_id: str, user_id: str) -> tuple[str, int, bool] | None:
         """(membership, stream_id, forgotten) of the user's current member event."""
@@ -356,6 +371,16 @@ class EventStore:
     # -- change positions -------------------------------------------------------------------
 
     async def room_position(self, room_id: str) -> int:
+        await self._load_positions()
+        return self._room_positions.get(room_id, 0)
+
+    async def rooms_moved_since(self, room_ids: Iterable[str], since: int) -> set[str]:
+        """Those of `room_ids` with an event after position `since` (in memory)."""
+        await self._load_positions()
+        positions = self._room_positions
+        return {r for r in room_ids if positions.get(r, 0) > since}
+
+    async def _load_positions(self) -> None:
         if not self._positions_loaded:
             def txn(cur: Cursor) -> None:
                 for rid, pos in cur.execute(
@@ -363,7 +388,6 @@ class EventStore:
                     self._room_positions.setdefault(rid, pos)
             await self._db.read(txn)
             self._positions_loaded = True
-        return self._room_positions.get(room_id, 0)
 
     async def relations(self, event_id: str, rel_type: str | None, after: int | None,
                         upto: int | None, backwards: bool, limit: int) -> list[StoredEvent]:

@@ -28,6 +28,7 @@ SCHEMA = [
     )""",
     "CREATE INDEX IF NOT EXISTS receipts_stream ON receipts (room_id, stream_id)",
     "CREATE INDEX IF NOT EXISTS receipts_user ON receipts (user_id, room_id)",
+    "CREATE INDEX IF NOT EXISTS receipts_since ON receipts (stream_id)",
 ]
 STREAM_TABLES = ["receipts"]
 
@@ -78,6 +79,14 @@ class ReceiptStore:
 
         def txn(cur: Cursor) -> list[tuple[Any, ...]]:
             rows: list[tuple[Any, ...]] = []
+            if since is not None and len(rooms) > _CHUNK // 10:
+                # Incremental sync of a user in many rooms: read what changed in
+                # (since, upto] and keep their rooms' rows, instead of asking per room.
+                wanted = set(rooms)
+                return [row for row in cur.execute(
+                    "SELECT room_id, receipt_type, user_id, thread_id, event_id, ts FROM receipts"
+                    " WHERE stream_id > ? AND stream_id <= ? AND (receipt_type != ? OR user_id = ?)"
+                    " ORDER BY stream_id", (low, upto, PRIVATE, requester)) if row[0] in wanted]
             for start in range(0, len(rooms), _CHUNK):
                 chunk = rooms[start:start + _CHUNK]
                 marks = ",".join("?" * len(chunk))

@@ -85,9 +85,10 @@ class SyncHandler:
                 changed_membership[room_id] = pos
 
         room_filter = sync_filter.room
+        by_room = room_filter.rooms is not None or room_filter.not_rooms is not None
         joined_ids = []
         for room_id, membership, member_pos in memberships:
-            if not room_allowed(room_filter, room_id):
+            if by_room and not room_allowed(room_filter, room_id):
                 continue
             if member_pos > upto:
                 continue  # committed after we read `upto`: next sync
@@ -109,10 +110,11 @@ class SyncHandler:
         if self._receipts is not None and joined_ids:
             receipts = await self._receipts.for_rooms(joined_ids, since_pos, upto, user_id)
 
+        moved_rooms = await self._events.rooms_moved_since(joined_ids, since_pos or 0)
         for room_id in joined_ids:
             newly_joined = room_id in changed_membership
             full = since_pos is None or full_state or newly_joined
-            moved = await self._events.room_position(room_id) > (since_pos or 0)
+            moved = room_id in moved_rooms
             ephemeral: list[dict[str, Any]] = []
             if room_id in typing_rooms and self._typing is not None:
                 ephemeral.append(self._typing.event_for(room_id))
