@@ -49,6 +49,7 @@ from kith.sync.push_rules_source import PushRulesSyncSource
 from kith.sync.room_sections import RoomSections
 from kith.sync.unread import UnreadCounter
 from kith.store.database import Database
+from kith.store import erasure as erasure_store
 from kith.api import key_backup as key_backup_api, keys as keys_api, to_device as to_device_api
 from kith.e2ee import service as e2ee_service
 from kith.api import media as media_api
@@ -66,7 +67,7 @@ SCHEMAS += [account_data_store.SCHEMA, receipts_store.SCHEMA, profiles_store.SCH
             pushers_store.SCHEMA, push_rules_store.SCHEMA, filters_store.SCHEMA]
 STREAM_TABLES += [*account_data_store.STREAM_TABLES, *receipts_store.STREAM_TABLES]
 SCHEMAS += [e2ee_service.SCHEMA]
-SCHEMAS += [media_store.SCHEMA]
+SCHEMAS += [media_store.SCHEMA, erasure_store.SCHEMA]
 STREAM_TABLES += e2ee_service.STREAM_TABLES
 
 
@@ -113,7 +114,8 @@ def build_app(config: Config) -> App:
     event_store = EventStore(db)
     alias_store = AliasStore(db)
     room_service = RoomService(config.server_name, signing_key, event_store, notifier)
-    serializer = EventSerializer(event_store, AggregationStore(db))
+    erasures = erasure_store.ErasureStore(db)
+    serializer = EventSerializer(event_store, AggregationStore(db), erasures)
     visibility = VisibilityFilter(event_store)
     relation_store = RelationStore(db)
 
@@ -174,6 +176,12 @@ def build_app(config: Config) -> App:
         user_quota_bytes=config.media_user_quota_bytes,
         max_thumbnail_pixels=config.media_max_thumbnail_pixels)
     routes += media_api.routes(media, legacy=config.media_legacy, url_preview=config.media_url_preview)
+    accounts.on_erased.append(erasures.erase)
+
+    async def erase_media(user_id: str) -> None:
+        await media.erase_user(user_id)
+
+    accounts.on_erased.append(erase_media)
 
     limiter = RateLimiter(rate_per_second=2.0, burst=20) if config.rate_limit else None
     app = App(config=config, db=db, asgi=None, accounts=accounts)  # type: ignore[arg-type]

@@ -185,12 +185,13 @@ def routes(config: Config, accounts: AccountService, uia: UserInteractiveAuth) -
         """POST /_matrix/client/v3/account/deactivate"""
         body = request.json_object(allow_empty=True)
         opt_dict(body, "auth")
+        erase = opt_bool(body, "erase", False)
         user = request.user
         await uia.authenticate(
             body, [[LOGIN_PASSWORD]], {LOGIN_PASSWORD: password_check(accounts, user.user_id)},
             binding=f"deactivate:{user.user_id}",
         )
-        await accounts.deactivate(user.user_id)
+        await accounts.deactivate(user.user_id, erase=erase)
         return {"id_server_unbind_result": "no-support"}
 
     return [

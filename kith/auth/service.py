@@ -34,6 +34,9 @@ class AccountService:
         self.on_deactivated: list[Callable[[str], Awaitable[None]]] = []
         # Called after a new device signs in (device-list updates for others).
         self.on_device_added: list[Callable[[str], Awaitable[None]]] = []
+        # Called when a deactivating user asks for erasure (after on_deactivated,
+        # so their rooms are left first): their data and media go.
+        self.on_erased: list[Callable[[str], Awaitable[None]]] = []
 
     def user_id_for(self, localpart: str) -> str:
         if not valid_localpart(localpart):
@@ -107,10 +110,13 @@ class AccountService:
             for hook in self.on_devices_deleted:
                 await hook(user_id, removed)
 
-    async def deactivate(self, user_id: str) -> None:
+    async def deactivate(self, user_id: str, erase: bool = False) -> None:
         devices = [d.device_id for d in await self.store.get_devices(user_id)]
         for hook in self.on_deactivated:
             await hook(user_id)
+        if erase:
+            for hook in self.on_erased:
+                await hook(user_id)
         await self.store.deactivate(user_id)
         for dhook in self.on_devices_deleted:
             await dhook(user_id, devices)

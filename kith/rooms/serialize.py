@@ -1,6 +1,9 @@
 """Stored events -> ClientEvents, with the `unsigned` data the spec defines:
 age, transaction_id (only for the device that sent it), prev_content /
-replaces_state for state events, and redacted_because for redacted events."""
+replaces_state for state events, and redacted_because for redacted events.
+
+Events of an erased account (kith.store.erasure) are served redacted to
+readers who first joined the room after the erasure."""
 
 from __future__ import annotations
 
@@ -13,13 +16,16 @@ from kith.events.redaction import redact_client_event
 from kith.events.room_versions import V11, RoomVersion
 from kith.http.types import Requester
 from kith.store.aggregations import AggregationStore, Bundles
+from kith.store.erasure import ErasureStore
 from kith.store.events import EventStore, StoredEvent
 
 
 class EventSerializer:
-    def __init__(self, events: EventStore, aggregations: AggregationStore | None = None) -> None:
+    def __init__(self, events: EventStore, aggregations: AggregationStore | None = None,
+                 erasures: ErasureStore | None = None) -> None:
         self._events = events
         self._aggregations = aggregations
+        self._erasures = erasures
 
     async def _version(self, room_id: str) -> RoomVersion:
         return await self._events.room_version(room_id) or V11
@@ -38,34 +44,60 @@ class EventSerializer:
         others = await self._events.get_events([r for r in related if r])
         now = int(time.time() * 1000)
         versions: dict[str, RoomVersion] = {}
+        hidden = await self._erased_senders(events, bundles, requester)
         out = []
         for event in events:
             version = versions.get(event.room_id)
             if version is None:
                 version = versions[event.room_id] = await self._version(event.room_id)
-            client = self._one(event, requester, with_room_id, version, others, now)
+            client = self._one(event, requester, with_room_id, version, others, now, hidden)
             if bundles is not None:
                 relations = await self._relations(event.event_id, bundles, requester, version,
-                                                  others, now)
+                                                  others, now, hidden)
                 if relations:
                     client.setdefault("unsigned", {})["m.relations"] = relations
             out.append(client)
         return out
 
+    async def _erased_senders(self, events: Sequence[StoredEvent], bundles: Bundles | None,
+                              requester: Requester | None) -> set[tuple[str, str]]:
+        """(room_id, sender) pairs whose events this reader gets redacted: the
+        sender was erased and the reader first joined the room after that."""
+        erased = self._erasures.erased() if self._erasures is not None else {}
+        if not erased or requester is None:
+            return set()
+        pairs = {(e.room_id, e.sender) for e in events if e.sender in erased}
+        if bundles is not None:
+            edits = list(bundles.replacements.values())
+            edits += [latest for _, latest in bundles.threads.values()]
+            pairs |= {(e.room_id, e.sender) for e in edits if e.sender in erased}
+        hidden: set[tuple[str, str]] = set()
+        first_join: dict[str, int | None] = {}
+        for room_id, sender in pairs:
+            if sender == requester.user_id:
+                continue
+            if room_id not in first_join:
+                history = await self._events.membership_history(room_id, requester.user_id)
+                first_join[room_id] = next((pos for pos, m in history if m == "join"), None)
+            joined = first_join[room_id]
+            if joined is None or joined > erased[sender]:
+                hidden.add((room_id, sender))
+        return hidden
+
     async def _relations(self, event_id: str, bundles: Bundles, requester: Requester | None,
-                         version: RoomVersion, others: dict[str, StoredEvent], now: int
-                         ) -> dict[str, Any]:
+                         version: RoomVersion, others: dict[str, StoredEvent], now: int,
+                         hidden: set[tuple[str, str]]) -> dict[str, Any]:
         """The bundled aggregation of one event (spec: event_replacements.md,
         threading.md, reference_relations.md)."""
         relations: dict[str, Any] = {}
         edit = bundles.replacements.get(event_id)
         if edit is not None:
-            relations["m.replace"] = self._one(edit, requester, True, version, others, now)
+            relations["m.replace"] = self._one(edit, requester, True, version, others, now, hidden)
         thread = bundles.threads.get(event_id)
         if thread is not None:
             summary, latest = thread
             relations["m.thread"] = {
-                "latest_event": self._one(latest, requester, True, version, others, now),
+                "latest_event": self._one(latest, requester, True, version, others, now, hidden),
                 "count": summary.count,
                 "current_user_participated": summary.participated,
             }
@@ -78,7 +110,9 @@ class EventSerializer:
         return (await self.serialize([event], requester))[0]
 
     def _one(self, event: StoredEvent, requester: Requester | None, with_room_id: bool,
-             version: RoomVersion, others: dict[str, StoredEvent], now: int) -> dict[str, Any]:
+             version: RoomVersion, others: dict[str, StoredEvent], now: int,
+             hidden: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()
+             ) -> dict[str, Any]:
         unsigned: dict[str, Any] = {"age": max(0, now - int(event.pdu.get("origin_server_ts", now)))}
         if (requester is not None and event.txn_id is not None
                 and event.sender == requester.user_id and event.txn_device == requester.device_id):
@@ -97,6 +131,10 @@ class EventSerializer:
             because_json = (to_client_event(because.pdu, because.event_id, None, version)
                             if because else None)
             client = redact_client_event(client, version, because_json)
+            if not with_room_id:
+                client.pop("room_id", None)
+        elif (event.room_id, event.sender) in hidden:
+            client = redact_client_event(client, version, None)
             if not with_room_id:
                 client.pop("room_id", None)
         return client
