@@ -13,31 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+import js_runner  # type: ignore[import-not-found]
 from nio import (
     AsyncClient, AsyncClientConfig, JoinResponse, MegolmEvent, RegisterResponse,
     RoomMessageText, RoomSendResponse, SyncResponse,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-JS_DIR = REPO / "tests" / "clients" / "js"
+REPO, JS_DIR = js_runner.REPO, js_runner.JS_DIR
 STEP_TIMEOUT_S = 60
 PROTOCOL = "@@kith "
-
-
-@pytest.fixture
-def crypto_server(start_server_fn: Callable[..., Any], tmp_path: Path) -> Iterator[Any]:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    running = start_server_fn(data_dir, "--registration", "open", "--rate-limit", "off")
-    yield running
-    running.stop()
 
 
 class NodeScript:
@@ -119,12 +107,9 @@ async def wait_decrypted(client: AsyncClient, room_id: str, event_id: str) -> Ro
     raise AssertionError(f"nio did not decrypt {event_id} in time (last seen: {pending!r})")
 
 
-async def test_js_rust_crypto_and_nio_read_each_other(crypto_server: Any, tmp_path: Path) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed; the matrix-js-sdk client tests need node >= 20")
-    if not (JS_DIR / "node_modules" / "matrix-js-sdk").is_dir():
-        pytest.fail("run `npm ci` in tests/clients/js first (test_js_crypto.py does)")
+async def test_js_rust_crypto_and_nio_read_each_other(crypto_server: Any, tmp_path: Path,
+                                                      js_packages: Path) -> None:
+    node = js_runner.node()
 
     store = tmp_path / "nio-store"
     store.mkdir()

@@ -1,0 +1,33 @@
+"""Shared by the matrix-js-sdk tests of this directory: js_runner on the
+import path and the node packages as a session fixture."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from js_runner import install_js_packages  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def js_packages() -> Path:
+    """The node packages, installed from package-lock.json as the Makefile does."""
+    return install_js_packages()
+
+
+@pytest.fixture
+def crypto_server(start_server_fn: Callable[..., Any], tmp_path: Path) -> Iterator[Any]:
+    """A server for each end-to-end encryption scenario, with the default
+    kith.toml (encryption on for new private rooms and DMs): open
+    registration, no rate limits."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    running = start_server_fn(data_dir, "--registration", "open", "--rate-limit", "off")
+    yield running
+    running.stop()
