@@ -60,6 +60,7 @@ run: $(STAMP) $(WEB_STAMP) bytecode
 
 test: $(STAMP) $(JS_CLIENT)/node_modules/.installed $(WEB_STAMP) browser-deps
 	$(BIN)/mypy
+	cd $(WEB) && node_modules/.bin/tsc --noEmit -p .
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 typecheck: $(STAMP)

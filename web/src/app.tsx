@@ -7,7 +7,7 @@ import { CryptoEvent } from "matrix-js-sdk/lib/crypto-api/index.js";
 import { bootstrapCrossSigning, startClient } from "./client.ts";
 import { LANGUAGES, lang, setLang, t, type Lang } from "./i18n.ts";
 import { ApiError, clearSession, loadSession, login, register, saveSession, tokenValid, type Session } from "./session.ts";
-import { Avatar, Dialog, Icon, errorText, useClientUpdates } from "./ui.tsx";
+import { Avatar, FormDialog, Icon, errorText, useClientUpdates } from "./ui.tsx";
 import { RoomView, eventSummary } from "./room.tsx";
 import { EncryptionBanner, VerificationHost } from "./security.tsx";
 import { SettingsView } from "./settings.tsx";
@@ -356,52 +356,35 @@ function parseUserIds(text: string, client: MatrixClient): string[] {
 function NewChatDialog(props: { client: MatrixClient; onClose: () => void }) {
     const { client } = props;
     const [userId, setUserId] = useState("");
-    const [busy, setBusy] = useState(false);
-    const [error, setError] = useState<string | null>(null);
-    const submit = async (e: Event) => {
-        e.preventDefault();
+    const start = async () => {
         const [target] = parseUserIds(userId, client);
         if (!target) return;
-        setBusy(true);
-        setError(null);
-        try {
-            await client.getProfileInfo(target).catch((err) => {
-                if (err?.httpStatus === 404) throw err;
-            });
-            const direct = (client.getAccountData(EventType.Direct)?.getContent() ?? {}) as Record<string, string[]>;
-            const existing = (direct[target] ?? []).find((id) => client.getRoom(id)?.getMyMembership() === KnownMembership.Join);
-            if (existing) {
-                props.onClose();
-                navigate(`room/${encodeURIComponent(existing)}`);
-                return;
-            }
-            const { room_id } = await client.createRoom({
-                preset: Preset.TrustedPrivateChat, is_direct: true, invite: [target], visibility: Visibility.Private,
-                initial_state: [ENCRYPTION_STATE],
-            });
-            await markDirect(client, target, room_id);
+        await client.getProfileInfo(target).catch((err) => {
+            if (err?.httpStatus === 404) throw err;
+        });
+        const direct = (client.getAccountData(EventType.Direct)?.getContent() ?? {}) as Record<string, string[]>;
+        const existing = (direct[target] ?? []).find((id) => client.getRoom(id)?.getMyMembership() === KnownMembership.Join);
+        if (existing) {
             props.onClose();
-            navigate(`room/${encodeURIComponent(room_id)}`);
-        } catch (err) {
-            setError(errorText(err));
-            setBusy(false);
+            navigate(`room/${encodeURIComponent(existing)}`);
+            return;
         }
+        const { room_id } = await client.createRoom({
+            preset: Preset.TrustedPrivateChat, is_direct: true, invite: [target], visibility: Visibility.Private,
+            initial_state: [ENCRYPTION_STATE],
+        });
+        await markDirect(client, target, room_id);
+        props.onClose();
+        navigate(`room/${encodeURIComponent(room_id)}`);
     };
     return (
-        <Dialog title={t("newChat")} onClose={props.onClose} testid="new-dm-dialog">
-            <form onSubmit={submit} class="stack">
-                <label>{t("userIdPrompt")}
-                    <input name="user" required value={userId} autofocus autocomplete="off"
-                        onInput={(e) => setUserId((e.target as HTMLInputElement).value)} />
-                </label>
-                <p class="hint"><Icon name="lock" /> {t("encrypted")}</p>
-                {error && <p role="alert" class="error">{error}</p>}
-                <div class="row end">
-                    <button type="button" onClick={props.onClose}>{t("cancel")}</button>
-                    <button type="submit" class="primary" disabled={busy}>{t("start")}</button>
-                </div>
-            </form>
-        </Dialog>
+        <FormDialog title={t("newChat")} onClose={props.onClose} testid="new-dm-dialog" submitLabel={t("start")} action={start}>
+            <label>{t("userIdPrompt")}
+                <input name="user" required value={userId} autofocus autocomplete="off"
+                    onInput={(e) => setUserId((e.target as HTMLInputElement).value)} />
+            </label>
+            <p class="hint"><Icon name="lock" /> {t("encrypted")}</p>
+        </FormDialog>
     );
 }
 
@@ -410,79 +393,45 @@ function NewGroupDialog(props: { client: MatrixClient; onClose: () => void }) {
     const [name, setName] = useState("");
     const [invites, setInvites] = useState("");
     const [encrypted, setEncrypted] = useState(true);
-    const [busy, setBusy] = useState(false);
-    const [error, setError] = useState<string | null>(null);
-    const submit = async (e: Event) => {
-        e.preventDefault();
-        setBusy(true);
-        setError(null);
-        try {
-            const { room_id } = await client.createRoom({
-                name: name.trim(), preset: Preset.PrivateChat, visibility: Visibility.Private,
-                invite: parseUserIds(invites, client),
-                initial_state: encrypted ? [ENCRYPTION_STATE] : [],
-            });
-            props.onClose();
-            navigate(`room/${encodeURIComponent(room_id)}`);
-        } catch (err) {
-            setError(errorText(err));
-            setBusy(false);
-        }
+    const create = async () => {
+        const { room_id } = await client.createRoom({
+            name: name.trim(), preset: Preset.PrivateChat, visibility: Visibility.Private,
+            invite: parseUserIds(invites, client),
+            initial_state: encrypted ? [ENCRYPTION_STATE] : [],
+        });
+        props.onClose();
+        navigate(`room/${encodeURIComponent(room_id)}`);
     };
     return (
-        <Dialog title={t("newGroup")} onClose={props.onClose} testid="new-group-dialog">
-            <form onSubmit={submit} class="stack">
-                <label>{t("groupName")}
-                    <input name="name" required value={name} autofocus
-                        onInput={(e) => setName((e.target as HTMLInputElement).value)} />
-                </label>
-                <label>{t("inviteUsers")}
-                    <input name="invites" value={invites} autocomplete="off"
-                        onInput={(e) => setInvites((e.target as HTMLInputElement).value)} />
-                </label>
-                <label class="check">
-                    <input type="checkbox" checked={encrypted} onChange={(e) => setEncrypted((e.target as HTMLInputElement).checked)} />
-                    {t("encrypted")}
-                </label>
-                {error && <p role="alert" class="error">{error}</p>}
-                <div class="row end">
-                    <button type="button" onClick={props.onClose}>{t("cancel")}</button>
-                    <button type="submit" class="primary" disabled={busy}>{t("create")}</button>
-                </div>
-            </form>
-        </Dialog>
+        <FormDialog title={t("newGroup")} onClose={props.onClose} testid="new-group-dialog" submitLabel={t("create")} action={create}>
+            <label>{t("groupName")}
+                <input name="name" required value={name} autofocus
+                    onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+            </label>
+            <label>{t("inviteUsers")}
+                <input name="invites" value={invites} autocomplete="off"
+                    onInput={(e) => setInvites((e.target as HTMLInputElement).value)} />
+            </label>
+            <label class="check">
+                <input type="checkbox" checked={encrypted} onChange={(e) => setEncrypted((e.target as HTMLInputElement).checked)} />
+                {t("encrypted")}
+            </label>
+        </FormDialog>
     );
 }
 
 export function InviteDialog(props: { client: MatrixClient; room: Room; onClose: () => void }) {
     const [users, setUsers] = useState("");
-    const [busy, setBusy] = useState(false);
-    const [error, setError] = useState<string | null>(null);
-    const submit = async (e: Event) => {
-        e.preventDefault();
-        setBusy(true);
-        setError(null);
-        try {
-            for (const userId of parseUserIds(users, props.client)) await props.client.invite(props.room.roomId, userId);
-            props.onClose();
-        } catch (err) {
-            setError(errorText(err));
-            setBusy(false);
-        }
+    const invite = async () => {
+        for (const userId of parseUserIds(users, props.client)) await props.client.invite(props.room.roomId, userId);
+        props.onClose();
     };
     return (
-        <Dialog title={t("invite")} onClose={props.onClose} testid="invite-dialog">
-            <form onSubmit={submit} class="stack">
-                <label>{t("inviteUsers")}
-                    <input name="users" required value={users} autofocus autocomplete="off"
-                        onInput={(e) => setUsers((e.target as HTMLInputElement).value)} />
-                </label>
-                {error && <p role="alert" class="error">{error}</p>}
-                <div class="row end">
-                    <button type="button" onClick={props.onClose}>{t("cancel")}</button>
-                    <button type="submit" class="primary" disabled={busy}>{t("invite")}</button>
-                </div>
-            </form>
-        </Dialog>
+        <FormDialog title={t("invite")} onClose={props.onClose} testid="invite-dialog" submitLabel={t("invite")} action={invite}>
+            <label>{t("inviteUsers")}
+                <input name="users" required value={users} autofocus autocomplete="off"
+                    onInput={(e) => setUsers((e.target as HTMLInputElement).value)} />
+            </label>
+        </FormDialog>
     );
 }

@@ -110,6 +110,39 @@ export function Dialog(props: { title: string; onClose?: () => void; children: C
     );
 }
 
+/** A dialog around a form: runs `action` on submit with a busy state, shows
+ * its error and keeps the dialog open if it fails; Cancel and submit buttons. */
+export function FormDialog(props: {
+    title: string; testid: string; submitLabel: string; onClose: () => void;
+    action: () => Promise<void>; children: ComponentChildren;
+}) {
+    const [busy, setBusy] = useState(false);
+    const [error, setError] = useState<string | null>(null);
+    const submit = async (e: Event) => {
+        e.preventDefault();
+        setBusy(true);
+        setError(null);
+        try {
+            await props.action();
+        } catch (err) {
+            setError(errorText(err));
+        }
+        setBusy(false);
+    };
+    return (
+        <Dialog title={props.title} onClose={props.onClose} testid={props.testid}>
+            <form onSubmit={submit} class="stack">
+                {props.children}
+                {error && <p role="alert" class="error">{error}</p>}
+                <div class="row end">
+                    <button type="button" onClick={props.onClose}>{t("cancel")}</button>
+                    <button type="submit" class="primary" disabled={busy}>{props.submitLabel}</button>
+                </div>
+            </form>
+        </Dialog>
+    );
+}
+
 export function errorText(err: unknown): string {
     if (err && typeof err === "object") {
         const anyErr = err as any;
