@@ -29,7 +29,7 @@ from typing import Any
 
 import scenarios as sc
 from client import Client, User, bounded_gather
-from run import RESULTS, log, versions, wait_quiet
+from run import RESULTS, log, versions, wait_quiet, write_plots
 from servers import SERVERS, Server
 
 ROOM_SIZES = [1, 10, 100, 1000, 3000, 10000]
@@ -197,12 +197,7 @@ def main() -> int:
     text = summary(results)
     (RESULTS / "growth.md").write_text(text + "\n")
     print(text)
-    try:
-        import plots
-        for path in plots.growth_plots(results, RESULTS):
-            print(f"wrote {path}")
-    except ImportError as err:
-        print(f"no plots: {err}")
+    write_plots("growth_plots", results)
     print(f"wrote {out}")
     return 0
 

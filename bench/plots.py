@@ -34,6 +34,13 @@ def _bars(ax: Any, results: dict[str, Any], items: list[tuple[str, str]], scale:
     ax.legend()
 
 
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def bench_plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
     size = results["size_name"]
     written = []
@@ -42,11 +49,7 @@ def bench_plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
     _bars(ax, results, [("register.per_s", "register/s"), ("login.per_s", "login/s"),
                         ("rooms.join_per_s", "joins/s"), ("send.per_s", "sends/s\n(closed loop)")])
     ax.set_title(f"Throughput, size {size} (higher is better)")
-    path = out_dir / f"bench-{size}-throughput.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    written.append(path)
+    written.append(_save(fig, out_dir / f"bench-{size}-throughput.png"))
 
     fig, ax = plt.subplots(figsize=(11, 5))
     _bars(ax, results, [
@@ -60,11 +63,7 @@ def bench_plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.set_yscale("log")
     ax.set_ylabel("ms (log scale)")
     ax.set_title(f"Latency, size {size} (lower is better)")
-    path = out_dir / f"bench-{size}-latency.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    written.append(path)
+    written.append(_save(fig, out_dir / f"bench-{size}-latency.png"))
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     _bars(ax, results, [("rss_idle_kb", "idle"), ("rss_peak_kb", "peak (sampled)"),
@@ -72,11 +71,7 @@ def bench_plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
           scale=1 / 1024)
     ax.set_ylabel("MiB")
     ax.set_title(f"Server memory (RSS of process tree), size {size}")
-    path = out_dir / f"bench-{size}-memory.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    written.append(path)
+    written.append(_save(fig, out_dir / f"bench-{size}-memory.png"))
     return written
 
 
@@ -97,11 +92,7 @@ def growth_plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.set_ylabel("ms")
     ax.set_title("Send and delivery latency against room size")
     ax.legend()
-    path = out_dir / "growth-room-size.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    written.append(path)
+    written.append(_save(fig, out_dir / "growth-room-size.png"))
 
     fig, ax = plt.subplots(figsize=(8, 5))
     for name, data in results["servers"].items():
@@ -118,9 +109,5 @@ def growth_plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.set_ylabel("ms (median)")
     ax.set_title("/sync time against rooms joined")
     ax.legend()
-    path = out_dir / "growth-rooms-joined.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    written.append(path)
+    written.append(_save(fig, out_dir / "growth-rooms-joined.png"))
     return written

@@ -281,14 +281,20 @@ def main() -> int:
             print("  inclusive (function and what it calls):")
             for name, n, pct in prof["inclusive"][:20]:
                 print(f"  {pct:5.1f}%  {name}")
-    try:
-        import plots
-        for path in plots.bench_plots(results, RESULTS):
-            print(f"wrote {path}")
-    except ImportError as err:
-        print(f"no plots: {err}")
+    write_plots("bench_plots", results)
     print(f"wrote {out}")
     return 0
+
+
+def write_plots(kind: str, results: dict[str, Any]) -> None:
+    """plots.<kind>(results, RESULTS), if matplotlib is there."""
+    try:
+        import plots
+    except ImportError as err:
+        print(f"no plots: {err}")
+        return
+    for path in getattr(plots, kind)(results, RESULTS):
+        print(f"wrote {path}")
 
 
 def versions() -> dict[str, str]:

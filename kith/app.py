@@ -176,12 +176,7 @@ def build_app(config: Config) -> App:
         user_quota_bytes=config.media_user_quota_bytes,
         max_thumbnail_pixels=config.media_max_thumbnail_pixels)
     routes += media_api.routes(media, legacy=config.media_legacy, url_preview=config.media_url_preview)
-    accounts.on_erased.append(erasures.erase)
-
-    async def erase_media(user_id: str) -> None:
-        await media.erase_user(user_id)
-
-    accounts.on_erased.append(erase_media)
+    accounts.on_erased += [erasures.erase, media.erase_user]
 
     limiter = RateLimiter(rate_per_second=2.0, burst=20) if config.rate_limit else None
     app = App(config=config, db=db, asgi=None, accounts=accounts)  # type: ignore[arg-type]

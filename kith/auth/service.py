@@ -36,7 +36,7 @@ class AccountService:
         self.on_device_added: list[Callable[[str], Awaitable[None]]] = []
         # Called when a deactivating user asks for erasure (after on_deactivated,
         # so their rooms are left first): their data and media go.
-        self.on_erased: list[Callable[[str], Awaitable[None]]] = []
+        self.on_erased: list[Callable[[str], Awaitable[object]]] = []
 
     def user_id_for(self, localpart: str) -> str:
         if not valid_localpart(localpart):
@@ -115,8 +115,8 @@ class AccountService:
         for hook in self.on_deactivated:
             await hook(user_id)
         if erase:
-            for hook in self.on_erased:
-                await hook(user_id)
+            for erase_hook in self.on_erased:
+                await erase_hook(user_id)
         await self.store.deactivate(user_id)
         for dhook in self.on_devices_deleted:
             await dhook(user_id, devices)

@@ -10,16 +10,14 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
+from kith.media.sizing import Method, Plan, plan
+
+# Pillow is imported by the functions that use it, on the first thumbnail, not
+# at start-up: most requests never need it and it costs start-up time.
 if TYPE_CHECKING:
     from PIL import Image
-
-# Pillow is imported on the first thumbnail, not at start-up: most requests
-# never need it and it costs start-up time.
-
-from kith.media.sizing import Method, Plan, plan
 
 # Content types we thumbnail, and the Pillow decoders allowed for them.
 FORMATS = {

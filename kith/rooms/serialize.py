@@ -8,7 +8,7 @@ readers who first joined the room after the erasure."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Sequence, Set as AbstractSet
 from typing import Any
 
 from kith.events.client_format import to_client_event, to_client_event_without_room_id
@@ -111,8 +111,7 @@ class EventSerializer:
 
     def _one(self, event: StoredEvent, requester: Requester | None, with_room_id: bool,
              version: RoomVersion, others: dict[str, StoredEvent], now: int,
-             hidden: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()
-             ) -> dict[str, Any]:
+             hidden: AbstractSet[tuple[str, str]] = frozenset()) -> dict[str, Any]:
         unsigned: dict[str, Any] = {"age": max(0, now - int(event.pdu.get("origin_server_ts", now)))}
         if (requester is not None and event.txn_id is not None
                 and event.sender == requester.user_id and event.txn_device == requester.device_id):
@@ -126,15 +125,12 @@ class EventSerializer:
                 unsigned["prev_sender"] = prev.sender
         convert = to_client_event if with_room_id else to_client_event_without_room_id
         client = convert(event.pdu, event.event_id, unsigned, version)
-        if event.redacted_by:
-            because = others.get(event.redacted_by)
+        if event.redacted_by or (event.room_id, event.sender) in hidden:
+            # An erased sender's event has no redaction event to point to.
+            because = others.get(event.redacted_by) if event.redacted_by else None
             because_json = (to_client_event(because.pdu, because.event_id, None, version)
                             if because else None)
             client = redact_client_event(client, version, because_json)
-            if not with_room_id:
-                client.pop("room_id", None)
-        elif (event.room_id, event.sender) in hidden:
-            client = redact_client_event(client, version, None)
             if not with_room_id:
                 client.pop("room_id", None)
         return client

@@ -302,6 +302,8 @@ def _admits(
 
 def room_allowed(room_filter: RoomFilter | RoomEventFilter, room_id: str) -> bool:
     """Whether `rooms`/`not_rooms` admit `room_id` (`not_rooms` wins)."""
+    if room_filter.rooms is None and room_filter.not_rooms is None:
+        return True  # the usual case, asked once per room of a user on every /sync
     return _admits(room_filter.rooms, room_filter.not_rooms, room_id)
 
 

@@ -85,10 +85,9 @@ class SyncHandler:
                 changed_membership[room_id] = pos
 
         room_filter = sync_filter.room
-        by_room = room_filter.rooms is not None or room_filter.not_rooms is not None
         joined_ids = []
         for room_id, membership, member_pos in memberships:
-            if by_room and not room_allowed(room_filter, room_id):
+            if not room_allowed(room_filter, room_id):
                 continue
             if member_pos > upto:
                 continue  # committed after we read `upto`: next sync

@@ -3,6 +3,7 @@ import path and the node packages as a session fixture."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from js_runner import install_js_packages  # noqa: E402
+
+# nio/helpers.py as `nio_helpers`: a plain `helpers` module name would clash
+# across test directories (see nio/conftest.py).
+_spec = importlib.util.spec_from_file_location("nio_helpers", Path(__file__).parent / "nio" / "helpers.py")
+assert _spec is not None and _spec.loader is not None
+sys.modules["nio_helpers"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sys.modules["nio_helpers"])
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import js_runner  # type: ignore[import-not-found]
+import nio_helpers  # type: ignore[import-not-found]
 from nio import (
     AsyncClient, AsyncClientConfig, JoinResponse, MegolmEvent, RegisterResponse,
     RoomMessageText, RoomSendResponse, SyncResponse,
@@ -72,16 +73,7 @@ class NodeScript:
 
 
 async def settle(client: AsyncClient) -> SyncResponse:
-    """One sync plus the key maintenance a nio client does between syncs."""
-    response = await client.sync(timeout=300)
-    assert isinstance(response, SyncResponse), response
-    if client.should_upload_keys:
-        await client.keys_upload()
-    if client.should_query_keys:
-        await client.keys_query()
-    if client.should_claim_keys:
-        await client.keys_claim(client.get_users_for_key_claiming())
-    return response
+    return await nio_helpers.settle(client, timeout_ms=300)
 
 
 async def wait_decrypted(client: AsyncClient, room_id: str, event_id: str) -> RoomMessageText:

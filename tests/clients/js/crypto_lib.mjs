@@ -15,6 +15,7 @@
 import { randomBytes } from "node:crypto";
 
 import * as RustSdkCryptoJs from "@matrix-org/matrix-sdk-crypto-wasm";
+import { VerificationPhase, VerifierEvent } from "matrix-js-sdk/lib/crypto-api/index.js";
 import loglevel from "loglevel";
 import { logger as sdkRootLogger } from "matrix-js-sdk/lib/logger.js";
 
@@ -311,6 +312,46 @@ export async function allDecrypt(readers, roomId, eventId, body) {
 export async function encryptionState(device, roomId) {
     const state = await device.client.roomState(roomId);
     return state.find((e) => e.type === "m.room.encryption" && e.state_key === "")?.content;
+}
+
+// -- verification ---------------------------------------------------------
+
+export const phaseName = (phase) => VerificationPhase[phase] ?? String(phase);
+
+/** Wait until a verification request reaches `phase` (failing early if it is cancelled). */
+export function requestPhase(who, request, phase) {
+    return waitFor(
+        `${who.name}'s verification request to reach phase ${phaseName(phase)}`,
+        () => {
+            if (request.phase === VerificationPhase.Cancelled && phase !== VerificationPhase.Cancelled) {
+                throw new Error(`cancelled: ${request.cancellationCode} (by ${request.cancellingUserId})`);
+            }
+            return request.phase === phase;
+        },
+        { timeoutMs: CRYPTO_TIMEOUT_MS, explain: () => `phase ${phaseName(request.phase)}` },
+    );
+}
+
+/** Start a verifier's verify() and resolve with the SAS it shows. */
+export function showSas(who, verifier) {
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${who.name} was never shown the SAS`)), CRYPTO_TIMEOUT_MS);
+        verifier.once(VerifierEvent.ShowSas, (callbacks) => {
+            clearTimeout(timer);
+            resolve(callbacks);
+        });
+        verifier.once(VerifierEvent.Cancel, (err) => {
+            clearTimeout(timer);
+            reject(new Error(`${who.name}'s verifier was cancelled: ${err?.message ?? err?.getContent?.().code ?? err}`));
+        });
+        who.verifyDone = verifier.verify();
+        who.verifyDone.catch(() => {});
+    });
+}
+
+/** POST /keys/query for one user, as `device`. */
+export function queryKeys(device, userId) {
+    return device.client.http.authedRequest(sdk.Method.Post, "/keys/query", undefined, { device_keys: { [userId]: [] } });
 }
 
 export { describeError, log };

@@ -8,46 +8,12 @@
 //
 //   node crypto_user_verification.mjs <base_url>
 
-import { CryptoEvent, VerificationPhase, VerifierEvent } from "matrix-js-sdk/lib/crypto-api/index.js";
+import { CryptoEvent, VerificationPhase } from "matrix-js-sdk/lib/crypto-api/index.js";
 
-import { CRYPTO_TIMEOUT_MS, encryptionState, newAccount, newDevice, passwordAuth } from "./crypto_lib.mjs";
-import { assert, membershipSeen, roomFor, scenario, sdk, step, waitFor } from "./lib.mjs";
-
-const phaseName = (phase) => VerificationPhase[phase] ?? String(phase);
-
-function requestPhase(who, request, phase) {
-    return waitFor(
-        `${who.name}'s verification request to reach phase ${phaseName(phase)}`,
-        () => {
-            if (request.phase === VerificationPhase.Cancelled && phase !== VerificationPhase.Cancelled) {
-                throw new Error(`cancelled: ${request.cancellationCode} (by ${request.cancellingUserId})`);
-            }
-            return request.phase === phase;
-        },
-        { timeoutMs: CRYPTO_TIMEOUT_MS, explain: () => `phase ${phaseName(request.phase)}` },
-    );
-}
-
-function showSas(who, verifier) {
-    return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${who.name} was never shown the SAS`)), CRYPTO_TIMEOUT_MS);
-        verifier.once(VerifierEvent.ShowSas, (callbacks) => {
-            clearTimeout(timer);
-            resolve(callbacks);
-        });
-        verifier.once(VerifierEvent.Cancel, (err) => {
-            clearTimeout(timer);
-            reject(new Error(`${who.name}'s verifier was cancelled: ${err?.message ?? err}`));
-        });
-        who.verifyDone = verifier.verify();
-        who.verifyDone.catch(() => {});
-    });
-}
-
-/** POST /keys/query for one user, as `device`. */
-function queryKeys(device, userId) {
-    return device.client.http.authedRequest(sdk.Method.Post, "/keys/query", undefined, { device_keys: { [userId]: [] } });
-}
+import {
+    CRYPTO_TIMEOUT_MS, encryptionState, newAccount, newDevice, passwordAuth, phaseName, queryKeys, requestPhase, showSas,
+} from "./crypto_lib.mjs";
+import { assert, membershipSeen, roomFor, scenario, step, waitFor } from "./lib.mjs";
 
 await scenario("verifying another user in an encrypted room (Rust crypto)", async (baseUrl) => {
     const [aliceAccount, bobAccount, carolAccount] = await step("alice, bob and carol sign up", () =>

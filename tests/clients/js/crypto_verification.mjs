@@ -7,49 +7,14 @@
 //
 //   node crypto_verification.mjs <base_url>
 
-import {
-    CryptoEvent,
-    VerificationPhase,
-    VerifierEvent,
-} from "matrix-js-sdk/lib/crypto-api/index.js";
+import { CryptoEvent, VerificationPhase } from "matrix-js-sdk/lib/crypto-api/index.js";
 
 import { randomBytes } from "node:crypto";
 
-import { CRYPTO_TIMEOUT_MS, newAccount, newDevice, passwordAuth, waitForDevices } from "./crypto_lib.mjs";
+import {
+    CRYPTO_TIMEOUT_MS, newAccount, newDevice, passwordAuth, phaseName, queryKeys, requestPhase, showSas, waitForDevices,
+} from "./crypto_lib.mjs";
 import { assert, expectMatrixError, scenario, sdk, step, waitFor } from "./lib.mjs";
-
-const phaseName = (phase) => VerificationPhase[phase] ?? String(phase);
-
-/** Wait until a verification request reaches `phase` (failing early if it is cancelled). */
-function requestPhase(who, request, phase) {
-    return waitFor(
-        `${who.name}'s verification request to reach phase ${phaseName(phase)}`,
-        () => {
-            if (request.phase === VerificationPhase.Cancelled && phase !== VerificationPhase.Cancelled) {
-                throw new Error(`cancelled: ${request.cancellationCode} (by ${request.cancellingUserId})`);
-            }
-            return request.phase === phase;
-        },
-        { timeoutMs: CRYPTO_TIMEOUT_MS, explain: () => `phase ${phaseName(request.phase)}` },
-    );
-}
-
-/** Start a verifier's verify() and resolve with the SAS it shows. */
-function showSas(who, verifier) {
-    return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${who.name} was never shown the SAS`)), CRYPTO_TIMEOUT_MS);
-        verifier.once(VerifierEvent.ShowSas, (callbacks) => {
-            clearTimeout(timer);
-            resolve(callbacks);
-        });
-        verifier.once(VerifierEvent.Cancel, (err) => {
-            clearTimeout(timer);
-            reject(new Error(`${who.name}'s verifier was cancelled: ${err?.message ?? err?.getContent?.().code ?? err}`));
-        });
-        who.verifyDone = verifier.verify();
-        who.verifyDone.catch(() => {});
-    });
-}
 
 await scenario("cross-signing and emoji verification (Rust crypto)", async (baseUrl) => {
     const alice = await step("alice signs up", () => newAccount(baseUrl, "alice"));
@@ -86,8 +51,7 @@ await scenario("cross-signing and emoji verification (Rust crypto)", async (base
     });
 
     await step("replacing the cross-signing keys needs user-interactive auth; re-uploading the same ones does not", async () => {
-        const reply = await laptop.client.http.authedRequest(sdk.Method.Post, "/keys/query", undefined,
-            { device_keys: { [alice.userId]: [] } });
+        const reply = await queryKeys(laptop, alice.userId);
         const current = {
             master_key: reply.master_keys[alice.userId],
             self_signing_key: reply.self_signing_keys[alice.userId],
@@ -102,15 +66,13 @@ await scenario("cross-signing and emoji verification (Rust crypto)", async (base
         assert.ok((err.data.flows ?? []).some((f) => f.stages?.includes("m.login.password")),
             `an m.login.password flow is offered: ${JSON.stringify(err.data)}`);
         await laptop.client.http.authedRequest(sdk.Method.Post, "/keys/device_signing/upload", undefined, current);
-        const after = await laptop.client.http.authedRequest(sdk.Method.Post, "/keys/query", undefined,
-            { device_keys: { [alice.userId]: [] } });
+        const after = await queryKeys(laptop, alice.userId);
         assert.deepEqual(Object.keys(after.master_keys[alice.userId].keys), Object.keys(current.master_key.keys),
             "the master key is unchanged");
     });
 
     await step("the server serves the cross-signing keys: /keys/query lists master and self-signing keys", async () => {
-        const reply = await phone.client.http.authedRequest(sdk.Method.Post, "/keys/query", undefined,
-            { device_keys: { [alice.userId]: [] } });
+        const reply = await queryKeys(phone, alice.userId);
         const master = reply.master_keys?.[alice.userId];
         const selfSigning = reply.self_signing_keys?.[alice.userId];
         const userSigning = reply.user_signing_keys?.[alice.userId];

@@ -4,13 +4,12 @@ Module names: the suite runs in pytest's default "prepend" import mode, where a
 test module is imported by its basename, so tests/clients/nio/test_accounts.py
 would clash with tests/api/test_accounts.py in a whole-suite run. The test
 modules of this directory are therefore imported by path ("importlib" mode, as
-tests.clients.nio.test_*), and helpers.py is loaded as `nio_helpers`.
+tests.clients.nio.test_*), and helpers.py is loaded as `nio_helpers` by
+tests/clients/conftest.py.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,7 @@ from typing import Any
 import pytest
 from _pytest.pathlib import import_path
 
-_spec = importlib.util.spec_from_file_location("nio_helpers", Path(__file__).with_name("helpers.py"))
-assert _spec is not None and _spec.loader is not None
-nio_helpers = importlib.util.module_from_spec(_spec)
-sys.modules["nio_helpers"] = nio_helpers
-_spec.loader.exec_module(nio_helpers)
+import nio_helpers  # type: ignore[import-not-found]  # loaded by tests/clients/conftest.py
 
 
 class _ModuleImportedByPath(pytest.Module):

@@ -155,6 +155,19 @@ async def sync_until(client: AsyncClient, done: Callable[[list[SyncResponse]], b
                          + "\n".join(summary(r) for r in seen))
 
 
+async def settle(client: AsyncClient, timeout_ms: int = 200, since: str | None = None) -> SyncResponse:
+    """One sync plus the key maintenance a nio client does between syncs
+    (what sync_forever does): upload keys, query changed users, claim keys."""
+    response = await sync(client, timeout_ms, since=since)
+    if client.should_upload_keys:
+        await client.keys_upload()
+    if client.should_query_keys:
+        await client.keys_query()
+    if client.should_claim_keys:
+        await client.keys_claim(client.get_users_for_key_claiming())
+    return response
+
+
 def summary(response: SyncResponse) -> str:
     """One line per sync: what arrived in which room section (for failure messages)."""
     def brief(events: Iterable[Any]) -> list[str]:

@@ -11,10 +11,10 @@ from typing import Any
 
 from nio import (
     AsyncClient, AsyncClientConfig, JoinResponse, MegolmEvent, RegisterResponse,
-    RoomCreateResponse, RoomMessageText, RoomSendResponse, SyncResponse,
+    RoomCreateResponse, RoomMessageText, RoomSendResponse,
 )
 
-from nio_helpers import PASSWORD, expect, request, unique  # type: ignore[import-not-found]
+from nio_helpers import PASSWORD, expect, request, settle, unique  # type: ignore[import-not-found]
 
 
 def e2ee_config() -> AsyncClientConfig:
@@ -27,18 +27,6 @@ async def new_user(base_url: str, name: str, store: Path) -> AsyncClient:
     client = AsyncClient(base_url, "", store_path=str(store), config=e2ee_config())
     expect(await client.register(unique(name), PASSWORD, device_name=name), RegisterResponse)
     return client
-
-
-async def settle(client: AsyncClient) -> SyncResponse:
-    """One sync plus the key maintenance a nio client does between syncs."""
-    response = expect(await client.sync(timeout=200), SyncResponse)
-    if client.should_upload_keys:
-        await client.keys_upload()
-    if client.should_query_keys:
-        await client.keys_query()
-    if client.should_claim_keys:
-        await client.keys_claim(client.get_users_for_key_claiming())
-    return response
 
 
 async def receive(client: AsyncClient, room_id: str, rounds: int = 15) -> list[Any]:

@@ -26,7 +26,7 @@ from nio import (
     RoomKeyEvent, RoomMessageText, RoomSendResponse, SyncResponse,
 )
 
-from nio_helpers import PASSWORD, expect, json_body, request, unique  # type: ignore[import-not-found]
+from nio_helpers import PASSWORD, expect, json_body, request, settle, unique  # type: ignore[import-not-found]
 
 OLM = "m.olm.v1.curve25519-aes-sha2"
 MEGOLM = "m.megolm.v1.aes-sha2"
@@ -72,19 +72,6 @@ class Devices:
             await client.close()
 
 
-async def settle(client: AsyncClient, timeout_ms: int = 200, since: str | None = None) -> SyncResponse:
-    """One sync plus the key maintenance a nio client does between syncs
-    (what sync_forever does): upload keys, query changed users, claim keys."""
-    response = expect(await client.sync(timeout=timeout_ms, since=since), SyncResponse)
-    if client.should_upload_keys:
-        await client.keys_upload()
-    if client.should_query_keys:
-        await client.keys_query()
-    if client.should_claim_keys:
-        await client.keys_claim(client.get_users_for_key_claiming())
-    return response
-
-
 def device_ids(client: AsyncClient, user_id: str) -> set[str]:
     """The devices of user_id this client currently knows (not marked deleted)."""
     return {d.id for d in client.device_store.active_user_devices(user_id)}
@@ -108,6 +95,17 @@ async def know_each_other(devices: list[AsyncClient]) -> None:
         return all(other.device_id in device_ids(me, other.user_id)
                    for me in devices for other in devices if other is not me)
     await converge(devices, done, what="device keys known everywhere")
+
+
+async def encrypted_room_known(creator: AsyncClient, members: list[AsyncClient]) -> str:
+    """Every device uploads its keys, the creator opens an encrypted room with
+    the others in it, and each device then knows every other one's keys."""
+    everyone = [creator, *members]
+    for client in everyone:
+        await settle(client)
+    room_id = await encrypted_room(creator, members)
+    await know_each_other(everyone)
+    return room_id
 
 
 async def encrypted_room(creator: AsyncClient, members: list[AsyncClient]) -> str:
@@ -175,10 +173,7 @@ async def test_every_device_decrypts_every_other_device(server: Any, tmp_path: P
         bob = await devices.register("bob")
         assert alice1.device_id != alice2.device_id
         everyone = [alice1, alice2, bob]
-        for client in everyone:
-            await settle(client)
-        room_id = await encrypted_room(alice1, [alice2, bob])
-        await know_each_other(everyone)
+        room_id = await encrypted_room_known(alice1, [alice2, bob])
 
         said = {alice1.device_id: "from alice's phone", alice2.device_id: "from alice's laptop",
                 bob.device_id: "from bob"}
@@ -208,10 +203,7 @@ async def test_new_device_decrypts_messages_sent_after_it_joined(server: Any, tm
     try:
         alice1 = await devices.register("alice")
         bob = await devices.register("bob")
-        for client in (alice1, bob):
-            await settle(client)
-        room_id = await encrypted_room(alice1, [bob])
-        await know_each_other([alice1, bob])
+        room_id = await encrypted_room_known(alice1, [bob])
         await send(alice1, room_id, "before the new device")
         await receive(bob, room_id, {"before the new device"})
 
@@ -262,10 +254,7 @@ async def test_deleted_device_leaves_the_other_users_device_list(server: Any, tm
         alice2 = await devices.login(alice1.user_id, "alice-old-phone")
         bob = await devices.register("bob")
         everyone = [alice1, alice2, bob]
-        for client in everyone:
-            await settle(client)
-        room_id = await encrypted_room(alice1, [alice2, bob])
-        await know_each_other(everyone)
+        room_id = await encrypted_room_known(alice1, [alice2, bob])
         gone = alice2.device_id
 
         # Before: the device has keys and one-time keys on the server.
@@ -327,10 +316,7 @@ async def test_olm_to_device_message_waits_for_an_offline_device(server: Any, tm
     try:
         alice = await devices.register("alice")
         bob = await devices.register("bob")
-        for client in (alice, bob):
-            await settle(client)
-        room_id = await encrypted_room(alice, [bob])
-        await know_each_other([alice, bob])
+        room_id = await encrypted_room_known(alice, [bob])
         await send(alice, room_id, "while you are online")
         await receive(bob, room_id, {"while you are online"})
         offline_since = bob.next_batch
@@ -484,10 +470,7 @@ async def test_key_backup_round_trip(server: Any, tmp_path: Path) -> None:
     try:
         alice = await devices.register("alice")
         bob = await devices.register("bob")
-        for client in (alice, bob):
-            await settle(client)
-        room_id = await encrypted_room(alice, [bob])
-        await know_each_other([alice, bob])
+        room_id = await encrypted_room_known(alice, [bob])
         event_id = await send(alice, room_id, "worth backing up")
         for _ in range(3):
             await send(alice, room_id, "more")  # advance the megolm ratchet
