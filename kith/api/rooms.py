@@ -96,12 +96,6 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
                 raise bad_json("membership must be a string")
         if etype == "m.room.canonical_alias":
             await _check_canonical_alias(content, room_id, aliases, rooms.server_name)
-        if etype == "m.room.encryption":
-            snapshot = await rooms.snapshot_or_404(room_id)
-            if ("m.room.encryption", "") in snapshot.state and state_key == "":
-                current = snapshot.state[("m.room.encryption", "")].get("content") or {}
-                if current.get("algorithm") and content.get("algorithm") != current.get("algorithm"):
-                    raise forbidden("Encryption cannot be changed or switched off once enabled")
         persisted = await rooms.send(Intent(user.user_id, etype, content, state_key), room_id)
         return {"event_id": persisted.event_id}
 

@@ -23,6 +23,7 @@ from kith.events.room_versions import RoomVersion
 from kith.rooms.auth_events import auth_event_keys
 from kith.rooms.auth_redaction import redaction_target
 from kith.rooms.auth_rules import check_auth
+from kith.rooms.encryption import check_encryption_kept
 from kith.rooms.errors import AuthError
 from kith.rooms.membership import membership_of
 from kith.rooms.power_levels import action_level, user_level
@@ -89,6 +90,8 @@ class RoomService:
             except AuthError as err:
                 raise forbidden(err.reason) from None
             target = redaction_target(pdu, room_version) if intent.type == "m.room.redaction" else None
+            check_encryption_kept(intent.type, intent.state_key, intent.content, target,
+                                  snapshot.state, snapshot.state_ids)
             return NewEvent(event_id, pdu, intent.txn, target)
 
         return make

@@ -120,7 +120,10 @@ def new_room_intents(old: RoomSnapshot, upgrader: str, version: RoomVersion,
     ]
     for etype in TRANSFERRED_STATE:
         content = _content(old, etype)
-        if content is not None:
+        # An encryption event without an algorithm (redacted in an older
+        # server's room) would only confuse clients; a room never loses
+        # encryption through an upgrade either way.
+        if content is not None and (etype != "m.room.encryption" or content.get("algorithm")):
             intents.append(Intent(upgrader, etype, content, ""))
     if final_pl != initial_pl:
         intents.append(Intent(upgrader, "m.room.power_levels", final_pl, ""))

@@ -42,6 +42,29 @@ async def test_encryption_cannot_be_switched_off(client: httpx.AsyncClient) -> N
     assert await _encryption(alice, room) == {"algorithm": MEGOLM}
 
 
+async def test_encryption_event_cannot_be_redacted(client: httpx.AsyncClient) -> None:
+    # The redaction algorithm strips `algorithm`: redacting the event would
+    # switch encryption off, and a moderator's redact level is below the 100
+    # needed to send m.room.encryption.
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    room = await alice.create_room(invite=[bob.user_id],
+                                   power_level_content_override={"users": {bob.user_id: 50}})
+    await bob.join(room)
+    state = await alice.request("GET", f"/rooms/{room}/state")
+    enc_id = next(e["event_id"] for e in state if e["type"] == "m.room.encryption")
+    for user in (alice, bob):
+        resp = await user.request("PUT", f"/rooms/{room}/redact/{enc_id}/t1", {}, expect=403)
+        assert resp["errcode"] == "M_FORBIDDEN"
+    assert await _encryption(alice, room) == {"algorithm": MEGOLM}
+    event = await alice.request("GET", f"/rooms/{room}/event/{enc_id}")
+    assert event["content"] == {"algorithm": MEGOLM}
+    assert "redacted_because" not in event.get("unsigned", {})
+    # Other events in the room can still be redacted by the moderator.
+    message = await alice.send(room, "oops")
+    await bob.request("PUT", f"/rooms/{room}/redact/{message}/t2", {})
+
+
 @pytest.mark.parametrize(("mode", "preset", "expected"), [
     ("off", "private_chat", False), ("all", "public_chat", True),
     ("private", "public_chat", False), ("private", "private_chat", True),
