@@ -101,6 +101,9 @@ def routes(e2ee: E2EE, accounts: AccountService, uia: UserInteractiveAuth) -> li
     async def claim(request: Request) -> Json:
         """POST /_matrix/client/v3/keys/claim"""
         body = request.json_object()
+        timeout = body.get("timeout", 0)  # keys.yaml: an integer; no remote servers to wait on
+        if not isinstance(timeout, int) or isinstance(timeout, bool):
+            raise bad_json("timeout must be an integer")
         try:
             wanted = parse_claim_request(body.get("one_time_keys"))
         except ValueError as err:
@@ -140,9 +143,13 @@ def routes(e2ee: E2EE, accounts: AccountService, uia: UserInteractiveAuth) -> li
         failures: dict[str, dict[str, Json]] = {}
         accepted: list[Signature] = []
         changes: list[tuple[str, str | None]] = []
-        for target_user, targets in body.items():
-            if not isinstance(targets, dict):
+        # cross_signing.yaml: user ID -> key ID -> signed object. The shape of
+        # the whole request is checked before anything is looked up or stored.
+        for targets in body.values():
+            if not isinstance(targets, dict) or not all(
+                    isinstance(obj, dict) for obj in targets.values()):
                 raise bad_json("Each user must map key IDs to signed objects")
+        for target_user, targets in body.items():
             for target_key, submitted in targets.items():
                 try:
                     stored, allowed, viewer = await _target(target_user, target_key, signer, mine)

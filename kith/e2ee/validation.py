@@ -9,6 +9,8 @@ or M_INVALID_SIGNATURE (cross-signing, as cross_signing.yaml lists).
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,9 +43,20 @@ def verify(obj: dict[str, Any], signer: str, key_id: str, public_key: str) -> bo
     return True
 
 
+def is_curve_public_key(value: Any) -> bool:
+    """Unpadded base64 of exactly 32 bytes (appendices "Unpadded Base64"): the
+    form of ed25519 and curve25519 public keys alike."""
+    if not isinstance(value, str) or len(value) != 43:
+        return False
+    try:
+        return len(base64.b64decode(value + "=", validate=True)) == 32
+    except (ValueError, binascii.Error):
+        return False
+
+
 def is_ed25519_public_key(value: str) -> bool:
-    """Unpadded base64 of exactly 32 bytes (appendices "Unpadded Base64")."""
-    if len(value) != 43:
+    """A 32-byte unpadded base64 key that nacl accepts as an ed25519 verify key."""
+    if not is_curve_public_key(value):
         return False
     try:
         decode_verify_key_base64(ED25519, "check", value)
@@ -102,6 +115,9 @@ def check_device_keys(keys: Any, user_id: str, device_id: str) -> dict[str, Any]
         raise invalid_param("device_keys must be signed by the device's ed25519 key")
     if not verify(keys, user_id, signing_id, public):
         raise invalid_param("device_keys signature does not verify")
+    curve = key_map.get(f"curve25519:{device_id}")
+    if curve is not None and not is_curve_public_key(curve):
+        raise invalid_param("device_keys curve25519 key is not unpadded base64 of 32 bytes")
     return {k: v for k, v in keys.items() if k != "unsigned"}
 
 
@@ -115,13 +131,22 @@ class OneTimeKey:
     value: Any   # a string (curve25519) or a signed object (signed_curve25519)
 
 
+# Spec (end_to_end_encryption.md "Key algorithms"): `curve25519` keys are bare
+# strings (deprecated), `signed_curve25519` keys are objects signed by the
+# device. Both are curve25519 public keys: unpadded base64 of 32 bytes.
+CURVE_ALGORITHMS = ("curve25519", "signed_curve25519")
+
+
 def check_one_time_keys(keys: Any, user_id: str, device_id: str, ed25519: str | None,
                         fallback: bool) -> list[OneTimeKey]:
     """Validate the one_time_keys or fallback_keys map of /keys/upload.
 
-    Signed keys (objects) must verify against the device's ed25519 key when the
-    server knows it; a fallback key object carries "fallback": true (spec:
-    keys.yaml, fallback_keys)."""
+    A key handed out by /keys/claim is what another device starts an Olm
+    session with, so nothing unverifiable is stored: every signed key (an
+    object) must verify against the device's ed25519 key, known either from an
+    earlier upload or from the device_keys of the same request; a fallback key
+    object carries "fallback": true (spec: keys.yaml, fallback_keys); keys of
+    the curve25519 family must be well-formed public keys."""
     what = "fallback_keys" if fallback else "one_time_keys"
     if not isinstance(keys, dict):
         raise bad_json(f"{what} must be an object")
@@ -130,22 +155,38 @@ def check_one_time_keys(keys: Any, user_id: str, device_id: str, ed25519: str | 
         algorithm, sep, ident = key_id.partition(":")
         if not sep or not algorithm or not ident:
             raise invalid_param(f"{what}: key ID {key_id!r} must be <algorithm>:<key_id>")
+        if algorithm.startswith("signed_") and not isinstance(value, dict):
+            raise bad_json(f"{what}.{key_id} must be a signed key object")
         if isinstance(value, dict):
-            if not isinstance(value.get("key"), str):
-                raise bad_json(f"{what}.{key_id}.key must be a string")
-            signing_id = f"{ED25519}:{device_id}"
-            if ed25519 is not None:
-                if signing_id not in signatures_by(value, user_id) or not verify(
-                        value, user_id, signing_id, ed25519):
-                    raise invalid_param(f"{what}.{key_id} is not signed by this device")
-            if fallback and value.get("fallback") is not True:
-                raise invalid_param(f"fallback key {key_id} must have \"fallback\": true")
-        elif not isinstance(value, str):
+            _check_signed_key(value, what, key_id, user_id, device_id, ed25519, fallback)
+            public = value["key"]
+        elif isinstance(value, str):
+            if fallback:
+                raise invalid_param(f"fallback key {key_id} must be an object with \"fallback\": true")
+            public = value
+        else:
             raise bad_json(f"{what}.{key_id} must be a string or an object")
+        if algorithm in CURVE_ALGORITHMS and not is_curve_public_key(public):
+            raise invalid_param(f"{what}.{key_id} is not unpadded base64 of 32 bytes")
         out.append(OneTimeKey(algorithm, key_id, value))
     if fallback and len({k.algorithm for k in out}) != len(out):
         raise invalid_param("At most one fallback key per algorithm")
     return out
+
+
+def _check_signed_key(value: dict[str, Any], what: str, key_id: str, user_id: str,
+                      device_id: str, ed25519: str | None, fallback: bool) -> None:
+    if not isinstance(value.get("key"), str):
+        raise bad_json(f"{what}.{key_id}.key must be a string")
+    if ed25519 is None:
+        raise invalid_param(f"{what} need the device's keys: upload device_keys first "
+                            "or in the same request")
+    signing_id = f"{ED25519}:{device_id}"
+    if signing_id not in signatures_by(value, user_id) or not verify(
+            value, user_id, signing_id, ed25519):
+        raise invalid_param(f"{what}.{key_id} is not signed by this device")
+    if fallback and value.get("fallback") is not True:
+        raise invalid_param(f"fallback key {key_id} must have \"fallback\": true")
 
 
 # -- cross-signing keys --------------------------------------------------------------------

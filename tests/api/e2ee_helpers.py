@@ -3,6 +3,8 @@ ed25519 keys signed the way clients sign them (appendices "Signing JSON")."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 from signedjson.key import encode_verify_key_base64, generate_signing_key, get_verify_key
@@ -16,6 +18,12 @@ ALGORITHMS = ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"]
 
 def public(key: SigningKey) -> str:
     return str(encode_verify_key_base64(get_verify_key(key)))
+
+
+def curve_key(seed: str) -> str:
+    """A well-formed curve25519 public key (32 bytes, unpadded base64), derived
+    from seed so tests can tell keys apart."""
+    return base64.b64encode(hashlib.sha256(seed.encode()).digest()).decode().rstrip("=")
 
 
 def device_signing_key(user: User) -> SigningKey:
@@ -33,7 +41,7 @@ def device_keys(user: User, key: SigningKey) -> dict[str, Any]:
     obj = {
         "user_id": user.user_id, "device_id": user.device_id, "algorithms": ALGORITHMS,
         "keys": {f"ed25519:{user.device_id}": public(key),
-                 f"curve25519:{user.device_id}": "Y3VydmUyNTUxOWtleQ" + user.device_id},
+                 f"curve25519:{user.device_id}": curve_key(user.device_id)},
     }
     return dict(sign_json(obj, user.user_id, key))
 
@@ -42,7 +50,7 @@ def one_time_keys(user: User, key: SigningKey, count: int, start: int = 0,
                   fallback: bool = False) -> dict[str, Any]:
     out = {}
     for i in range(start, start + count):
-        obj: dict[str, Any] = {"key": f"otk{i:04d}"}
+        obj: dict[str, Any] = {"key": curve_key(f"otk{i:04d}")}
         if fallback:
             obj["fallback"] = True
         out[f"signed_curve25519:AAAA{i:04d}"] = sign_json(obj, user.user_id, key)
@@ -62,5 +70,5 @@ async def upload_device(user: User) -> SigningKey:
     return key
 
 
-__all__ = ["sign_json", "public", "device_keys", "one_time_keys", "cross_signing_key",
+__all__ = ["sign_json", "curve_key", "public", "device_keys", "one_time_keys", "cross_signing_key",
            "cross_key", "upload_device", "device_signing_key"]

@@ -7,7 +7,9 @@ import copy
 
 import httpx
 
-from e2ee_helpers import device_keys, device_signing_key, one_time_keys, upload_device  # type: ignore[import-not-found]
+from e2ee_helpers import (  # type: ignore[import-not-found]
+    curve_key, device_keys, device_signing_key, one_time_keys, sign_json, upload_device,
+)
 from matrix import register  # type: ignore[import-not-found]
 from spec_schema import validate_response  # type: ignore[import-not-found]
 
@@ -71,9 +73,9 @@ async def test_reuploading_a_one_time_key_with_other_content_is_400(client: http
     alice = await register(client, "alice")
     key = await upload_device(alice)
     await alice.request("POST", "/keys/upload", {"one_time_keys": one_time_keys(alice, key, 2)})
-    clash = one_time_keys(alice, key, 1)
-    clash["signed_curve25519:AAAA0000"]["key"] = "different"
-    clash = {k: {"key": "different", "signatures": v["signatures"]} for k, v in clash.items()}
+    # Same key ID, another (properly signed, well-formed) key.
+    clash = {"signed_curve25519:AAAA0000": sign_json({"key": curve_key("other")},
+                                                     alice.user_id, key)}
     resp = await alice.request("POST", "/keys/upload", {"one_time_keys": clash}, expect=400)
     assert resp["errcode"] == "M_INVALID_PARAM"
     sync = await alice.sync()
