@@ -13,6 +13,7 @@ from kith.rooms.service import Intent, RoomService
 from kith.rooms.visibility import VisibilityFilter
 from kith.store.accounts import AccountStore
 from kith.store.aliases import AliasExists, AliasStore
+from kith.store.event_rows import Txn, redact_path, send_path
 
 # Spec "Room aliases": the alias namespace is per-server; these state events are
 # managed through dedicated endpoints or need care.
@@ -70,14 +71,15 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
         room_id = request.path_params["roomId"]
         etype = request.path_params["eventType"]
         content = request.json_object()
+        txn = Txn(user.user_id, user.device_id, send_path(room_id, etype),
+                  request.path_params["txnId"])
         if etype == "m.room.redaction":
             redacts = content.get("redacts")
             if not isinstance(redacts, str):
                 raise bad_json("m.room.redaction needs content.redacts")
             persisted = await rooms.redact(user.user_id, room_id, redacts, content.get("reason"),
-                                           (user.user_id, user.device_id, request.path_params["txnId"]))
+                                           txn)
             return {"event_id": persisted.event_id}
-        txn = (user.user_id, user.device_id, request.path_params["txnId"])
         persisted = await rooms.send(Intent(user.user_id, etype, content, None, txn), room_id)
         return {"event_id": persisted.event_id}
 
@@ -106,9 +108,11 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
         reason = body.get("reason")
         if reason is not None and not isinstance(reason, str):
             raise bad_json("reason must be a string")
+        room_id, event_id = request.path_params["roomId"], request.path_params["eventId"]
         persisted = await rooms.redact(
-            user.user_id, request.path_params["roomId"], request.path_params["eventId"], reason,
-            (user.user_id, user.device_id, "redact:" + request.path_params["txnId"]))
+            user.user_id, room_id, event_id, reason,
+            Txn(user.user_id, user.device_id, redact_path(room_id, event_id),
+                request.path_params["txnId"]))
         return {"event_id": persisted.event_id}
 
     async def get_state(request: Request) -> Any:

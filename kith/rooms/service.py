@@ -28,7 +28,9 @@ from kith.rooms.errors import AuthError
 from kith.rooms.membership import membership_of
 from kith.rooms.power_levels import action_level, user_level
 from kith.signing import SigningKey
-from kith.store.events import EventStore, Maker, NewEvent, Persisted, RoomSnapshot
+from kith.store.events import (
+    DuplicateTxn, EventStore, Maker, NewEvent, Persisted, RoomSnapshot, Txn,
+)
 from kith.sync.notifier import Notifier
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ class Intent:
     type: str
     content: Mapping[str, Any]
     state_key: str | None = None
-    txn: tuple[str, str, str] | None = None
+    txn: Txn | None = None
     redacts: str | None = None
 
 
@@ -141,13 +143,21 @@ class RoomService:
                 log.exception("after-persist hook failed")
 
     async def send(self, intent: Intent, room_id: str) -> Persisted:
+        """Send one event. A retransmission (client-server-api "Transaction
+        identifiers": same device, path and txnId) returns the original event."""
         if intent.txn is not None:
-            existing = await self.events.txn_event(*intent.txn)
+            existing = await self.events.txn_event(intent.txn)
             if existing is not None:
-                event = await self.events.get_event(existing)
-                assert event is not None
-                return Persisted(event.event_id, event.stream_id, event.room_id, event.pdu)
-        return (await self.persist(room_id, [self.maker(intent)]))[0]
+                return await self._original(existing)
+        try:
+            return (await self.persist(room_id, [self.maker(intent)]))[0]
+        except DuplicateTxn as dup:
+            return await self._original(dup.event_id)
+
+    async def _original(self, event_id: str) -> Persisted:
+        event = await self.events.get_event(event_id)
+        assert event is not None
+        return Persisted(event.event_id, event.stream_id, event.room_id, event.pdu)
 
     # -- membership ------------------------------------------------------------------
 
@@ -171,7 +181,7 @@ class RoomService:
         return await self.send(Intent(actor, "m.room.member", content, target), room_id)
 
     async def redact(self, requester: str, room_id: str, event_id: str, reason: str | None,
-                     txn: tuple[str, str, str] | None) -> Persisted:
+                     txn: Txn | None) -> Persisted:
         snapshot = await self.snapshot_or_404(room_id)
         original = await self.events.get_event(event_id)
         if original is not None and original.room_id == room_id and original.sender != requester:

@@ -12,6 +12,57 @@ from kith.events.room_versions import RoomVersion
 
 StateKey = tuple[str, str]
 
+# Data directories from before room_txns keyed transaction IDs by (user, device,
+# txnId) only, in `event_txns`, with redactions' IDs stored as "redact:<txnId>".
+# Their rows move to room_txns with the path rebuilt from the event they name.
+# Every statement is idempotent: on a new or migrated database the legacy table is
+# created empty, nothing is copied, and it is dropped again.
+_EVENT_JSON = "CAST(e.json AS TEXT)"
+_LEGACY_TXNS_MIGRATION = [
+    """CREATE TABLE IF NOT EXISTS event_txns (
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        txn_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        PRIMARY KEY (user_id, device_id, txn_id)
+    )""",
+    "INSERT OR IGNORE INTO room_txns (user_id, device_id, path, txn_id, event_id)"
+    " SELECT t.user_id, t.device_id,"
+    " CASE WHEN t.txn_id LIKE 'redact:%' AND e.type = 'm.room.redaction'"
+    f"  THEN '/rooms/' || e.room_id || '/redact/' || COALESCE("
+    f"   json_extract({_EVENT_JSON}, '$.content.redacts'), json_extract({_EVENT_JSON}, '$.redacts'))"
+    "  ELSE '/rooms/' || e.room_id || '/send/' || e.type END,"
+    " CASE WHEN t.txn_id LIKE 'redact:%' AND e.type = 'm.room.redaction'"
+    "  THEN substr(t.txn_id, 8) ELSE t.txn_id END,"
+    " t.event_id FROM event_txns t JOIN events e ON e.event_id = t.event_id",
+    # unsigned.transaction_id must echo the client's own txnId, without the prefix.
+    "UPDATE events SET txn_id = substr(txn_id, 8) WHERE type = 'm.room.redaction'"
+    " AND txn_id LIKE 'redact:%' AND event_id IN"
+    " (SELECT event_id FROM event_txns WHERE txn_id LIKE 'redact:%')",
+    "DROP TABLE event_txns",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Txn:
+    """A client transaction: the device, the request path without the txnId
+    (e.g. "/rooms/!r:hs/send/m.room.message"), and the txnId."""
+
+    user_id: str
+    device_id: str
+    path: str
+    txn_id: str
+
+
+def send_path(room_id: str, event_type: str) -> str:
+    """The scope of a txnId on PUT /rooms/{roomId}/send/{eventType}/{txnId}."""
+    return f"/rooms/{room_id}/send/{event_type}"
+
+
+def redact_path(room_id: str, event_id: str) -> str:
+    """The scope of a txnId on PUT /rooms/{roomId}/redact/{eventId}/{txnId}."""
+    return f"/rooms/{room_id}/redact/{event_id}"
+
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS rooms (
         room_id TEXT PRIMARY KEY,
@@ -64,13 +115,18 @@ SCHEMA = [
         PRIMARY KEY (room_id, user_id)
     )""",
     "CREATE INDEX IF NOT EXISTS room_members_user ON room_members (user_id, membership)",
-    """CREATE TABLE IF NOT EXISTS event_txns (
+    # client-server-api "Transaction identifiers": a retransmission has the same
+    # transaction ID *and* the same request path, per device; so the path (without
+    # the txnId) is part of the key: one txnId into two rooms is two events.
+    """CREATE TABLE IF NOT EXISTS room_txns (
         user_id TEXT NOT NULL,
         device_id TEXT NOT NULL,
+        path TEXT NOT NULL,
         txn_id TEXT NOT NULL,
         event_id TEXT NOT NULL,
-        PRIMARY KEY (user_id, device_id, txn_id)
+        PRIMARY KEY (user_id, device_id, path, txn_id)
     )""",
+    *_LEGACY_TXNS_MIGRATION,
 ]
 STREAM_TABLES = ["events"]
 
@@ -172,8 +228,16 @@ class NewEvent:
 
     event_id: str
     pdu: dict[str, Any]
-    txn: tuple[str, str, str] | None = None  # (user_id, device_id, txn_id)
+    txn: Txn | None = None
     redaction_target: str | None = None      # event to mark redacted, if allowed
+
+
+class DuplicateTxn(Exception):
+    """The transaction was already persisted, as `event_id`: the write is rolled back."""
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(event_id)
+        self.event_id = event_id
 
 
 @dataclass(slots=True)

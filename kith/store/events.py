@@ -22,6 +22,7 @@ from kith.store.memberships import MembershipReads
 from kith.store.event_rows import (  # noqa: F401  (re-exported for callers)
     _COLUMNS,
     SCHEMA,
+    DuplicateTxn,
     STREAM_TABLES,
     Maker,
     NewEvent,
@@ -29,12 +30,13 @@ from kith.store.event_rows import (  # noqa: F401  (re-exported for callers)
     RoomSnapshot,
     StateKey,
     StoredEvent,
+    Txn,
     _relation,
     _row_to_event,
 )
 
-__all__ = ["EventStore", "SCHEMA", "STREAM_TABLES", "Maker", "NewEvent", "Persisted",
-           "RoomSnapshot", "StateKey", "StoredEvent"]
+__all__ = ["EventStore", "SCHEMA", "STREAM_TABLES", "DuplicateTxn", "Maker", "NewEvent",
+           "Persisted", "RoomSnapshot", "StateKey", "StoredEvent", "Txn"]
 
 class EventStore(MembershipReads):
     def __init__(self, db: Database, cache_rooms: int = 2048, cache_users: int = 4096) -> None:
@@ -96,8 +98,14 @@ class EventStore(MembershipReads):
         key = (etype, state_key) if isinstance(state_key, str) else None
         prev_state_id = snapshot.state_ids.get(key) if key else None
         relates_to, rel_type, thread = _relation(pdu.get("content") or {})
-        txn_device = new.txn[1] if new.txn else None
-        txn_id = new.txn[2] if new.txn else None
+        if new.txn is not None:
+            # Checked inside the write, so two concurrent retransmissions of one
+            # request still make one event (the second gets the first's ID).
+            found = _txn_row(cur, new.txn)
+            if found is not None:
+                raise DuplicateTxn(found)
+        txn_device = new.txn.device_id if new.txn else None
+        txn_id = new.txn.txn_id if new.txn else None
         cur.execute(
             "INSERT INTO events (stream_id, event_id, room_id, type, state_key, sender,"
             " origin_server_ts, depth, json, prev_state_id, relates_to, rel_type, thread_id,"
@@ -106,10 +114,11 @@ class EventStore(MembershipReads):
              pdu["origin_server_ts"], pdu["depth"], orjson.dumps(pdu), prev_state_id,
              relates_to, rel_type, thread, txn_device, txn_id),
         )
-        if new.txn:
+        if new.txn is not None:
             cur.execute(
-                "INSERT INTO event_txns (user_id, device_id, txn_id, event_id) VALUES (?, ?, ?, ?)",
-                (*new.txn, new.event_id),
+                "INSERT INTO room_txns (user_id, device_id, path, txn_id, event_id)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (new.txn.user_id, new.txn.device_id, new.txn.path, new.txn.txn_id, new.event_id),
             )
         if new.redaction_target:
             cur.execute(
@@ -221,11 +230,9 @@ class EventStore(MembershipReads):
 
         return await self._db.read(txn)
 
-    async def txn_event(self, user_id: str, device_id: str, txn_id: str) -> str | None:
-        row = await self._db.read(lambda cur: cur.execute(
-            "SELECT event_id FROM event_txns WHERE user_id = ? AND device_id = ? AND txn_id = ?",
-            (user_id, device_id, txn_id)).fetchone())
-        return row[0] if row else None
+    async def txn_event(self, txn: Txn) -> str | None:
+        """The event an earlier request with this transaction ID and path made."""
+        return await self._db.read(lambda cur: _txn_row(cur, txn))
 
     async def room_events(self, room_id: str, *, after: int | None = None,
                           upto: int | None = None, backwards: bool = False,
@@ -356,3 +363,10 @@ class EventStore(MembershipReads):
         row = await self._db.read(lambda cur: cur.execute(
             "SELECT is_public FROM rooms WHERE room_id = ?", (room_id,)).fetchone())
         return bool(row and row[0])
+
+
+def _txn_row(cur: Cursor, txn: Txn) -> str | None:
+    row = cur.execute(
+        "SELECT event_id FROM room_txns WHERE user_id = ? AND device_id = ? AND path = ?"
+        " AND txn_id = ?", (txn.user_id, txn.device_id, txn.path, txn.txn_id)).fetchone()
+    return str(row[0]) if row else None
