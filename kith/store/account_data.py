@@ -36,9 +36,15 @@ def _load(raw: bytes | str) -> JsonDict:
     return value if isinstance(value, dict) else {}
 
 
+# (user_id, room_id or None, type): told of every write, inside its
+# transaction, so caches derived from account data drop their copy.
+WriteListener = Callable[[str, str | None, str], None]
+
+
 class AccountDataStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.on_write: list[WriteListener] = []
 
     def put_txn(self, cur: Cursor, user_id: str, room_id: str | None, type: str,
                 content: JsonDict) -> int:
@@ -50,6 +56,8 @@ class AccountDataStore:
             " content = excluded.content, stream_id = excluded.stream_id",
             (user_id, room_id or "", type, orjson.dumps(content), stream_id),
         )
+        for listener in self.on_write:
+            listener(user_id, room_id, type)
         return stream_id
 
     async def put(self, user_id: str, room_id: str | None, type: str, content: JsonDict) -> int:
