@@ -127,20 +127,40 @@ def routes(events: EventStore, relations: RelationStore, serializer: EventSerial
             body["recursion_depth"] = RECURSION_DEPTH if recurse else 1
         return body
 
-    async def with_thread_summary(root: StoredEvent, user: Requester) -> dict[str, Any]:
+    async def latest_visible_reply(root: StoredEvent, user: Requester, latest_id: str | None,
+                                   keep: Callable[[StoredEvent], bool]) -> StoredEvent | None:
+        """The newest thread event the user may see (history visibility): the
+        summary must not hand out an event that /event would refuse."""
+        latest = await events.get_event(latest_id) if latest_id else None
+        if latest is not None and keep(latest):
+            return latest
+
+        async def fetch(pos: int, batch: int) -> list[StoredEvent]:
+            return await relations.related_events(root.room_id, [root.event_id], "m.thread",
+                                                  None, None, pos, True, batch)
+
+        found, _ = await visible_page(fetch, keep, _END, True, 1)
+        return found[0] if found else None
+
+    async def with_thread_summary(root: StoredEvent, user: Requester,
+                                  keep: Callable[[StoredEvent], bool]) -> dict[str, Any]:
         """The root with its m.thread aggregation (threading.md "Server-side
-        aggregation of m.thread relationships")."""
+        aggregation of m.thread relationships"); `keep` says which events the
+        user may see."""
         client = await serializer.serialize_one(root, user)
+        bundled = client.get("unsigned", {}).get("m.relations", {})
+        bundled.pop("m.thread", None)
         count, latest_id, replied = await relations.thread_summary(root.event_id, user.user_id)
-        if not count:
+        latest = await latest_visible_reply(root, user, latest_id, keep) if count else None
+        if latest is None:
+            if not bundled:
+                client.get("unsigned", {}).pop("m.relations", None)
             return client
         summary: dict[str, Any] = {
+            "latest_event": await serializer.serialize_one(latest, user),
             "count": count,
             "current_user_participated": replied or root.sender == user.user_id,
         }
-        latest = await events.get_event(latest_id) if latest_id else None
-        if latest is not None:
-            summary["latest_event"] = await serializer.serialize_one(latest, user)
         unsigned = client.setdefault("unsigned", {})
         unsigned.setdefault("m.relations", {})["m.thread"] = summary
         return client
@@ -157,8 +177,11 @@ def routes(events: EventStore, relations: RelationStore, serializer: EventSerial
         start = parse_position(raw_from) if raw_from else _END
         # threads_list.yaml 403: the room does not exist, the user is banned, or
         # may neither read nor peek into it.
+        # A forgotten room's history is gone for the user (leaving.yaml, forget),
+        # as on /messages.
         found = await events.membership(room_id, user.user_id)
         if await events.room_version(room_id) is None or (found is not None and found[0] == "ban") \
+                or (found is not None and found[2]) \
                 or (found is None and not await visibility.can_read_room_now(room_id, user.user_id)):
             raise forbidden("You are not allowed to view this room")
         participant = user.user_id if include == "participated" else None
@@ -172,10 +195,12 @@ def routes(events: EventStore, relations: RelationStore, serializer: EventSerial
             return [loaded[r] for r, _ in roots if r in loaded]
 
         # Roots page by their thread's latest event (threads_list.yaml ordering).
-        chunk, next_pos = await visible_page(
-            fetch, lambda e: visible(e, user.user_id, memberships, history), start, True, limit,
-            lambda e: latest_of[e.event_id])
-        body: dict[str, Any] = {"chunk": [await with_thread_summary(e, user) for e in chunk]}
+        def keep(event: StoredEvent) -> bool:
+            return visible(event, user.user_id, memberships, history)
+
+        chunk, next_pos = await visible_page(fetch, keep, start, True, limit,
+                                             lambda e: latest_of[e.event_id])
+        body: dict[str, Any] = {"chunk": [await with_thread_summary(e, user, keep) for e in chunk]}
         if next_pos is not None:
             body["next_batch"] = pagination_token(next_pos)
         return body

@@ -53,12 +53,32 @@ def visible(event: StoredEvent, user_id: str, memberships: Timeline, visibility:
     return False
 
 
+def state_visible(pos: int, user_id: str, memberships: Timeline, visibility: Timeline) -> bool:
+    """May the user see the room's state at stream position `pos` (e.g. /members
+    `at`)? As for an event there: the membership and visibility in force decide
+    (history_visibility.md); the state before or after the event at `pos`
+    counts, as for the user's own member events, so a user who left still sees
+    the room as it was when they left."""
+    joined_after = any(p > pos and v == "join"
+                       for p, v in zip(memberships.positions, memberships.values))
+    return any(can_see_event(user_id, membership, hv, None, joined_after_event=joined_after)
+               for membership, hv in ((memberships.after(pos), visibility.after(pos)),
+                                      (memberships.before(pos), visibility.before(pos))))
+
+
 class VisibilityFilter:
     def __init__(self, events: EventStore) -> None:
         self._events = events
 
     async def timelines(self, room_id: str, user_id: str) -> tuple[Timeline, Timeline]:
-        history = await self._events.membership_history(room_id, user_id)
+        current = await self._events.membership(room_id, user_id)
+        if current is not None and current[2]:
+            # leaving.yaml (forget): "a user will no longer be able to retrieve
+            # history for this room", so their past memberships no longer count
+            # (as for someone never in it, only world_readable history is left).
+            history: list[tuple[int, str]] = []
+        else:
+            history = await self._events.membership_history(room_id, user_id)
         memberships = Timeline([p for p, _ in history], [m for _, m in history], "leave")
         hv_history = await self._events.state_history(room_id, "m.room.history_visibility")
         values = []
@@ -76,6 +96,10 @@ class VisibilityFilter:
 
     async def can_see(self, room_id: str, user_id: str, event: StoredEvent) -> bool:
         return bool(await self.filter(room_id, user_id, [event]))
+
+    async def can_see_state_at(self, room_id: str, user_id: str, pos: int) -> bool:
+        memberships, visibility = await self.timelines(room_id, user_id)
+        return state_visible(pos, user_id, memberships, visibility)
 
     async def can_read_room_now(self, room_id: str, user_id: str) -> bool:
         """Whether the user may read the room's current state (members, state)."""

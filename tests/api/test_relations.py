@@ -172,3 +172,53 @@ async def test_children_sent_after_leaving_are_hidden(client: httpx.AsyncClient)
     seen = await relations(bob, room_id, parent)
     assert [e["event_id"] for e in seen["chunk"]] == [before]
     assert len((await relations(alice, room_id, parent))["chunk"]) == 2
+
+
+async def test_a_forgotten_room_has_no_relations_or_threads(client: httpx.AsyncClient) -> None:
+    """leaving.yaml forget: the user can no longer retrieve the room's history,
+    so /relations answers like /event (404) and /threads like /messages (403)."""
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    room_id = await alice.create_room(preset="public_chat")
+    await bob.join(room_id)
+    parent = await alice.send(room_id, "parent")
+    await alice.send(room_id, thread_reply(parent, "reply"))
+    assert len((await relations(bob, room_id, parent))["chunk"]) == 1
+    await bob.request("POST", f"/rooms/{room_id}/leave", {})
+    assert len((await relations(bob, room_id, parent))["chunk"]) == 1  # left, not forgotten
+    await bob.request("POST", f"/rooms/{room_id}/forget", {})
+    gone = await relations(bob, room_id, parent, expect=404)
+    assert gone["errcode"] == "M_NOT_FOUND"
+    await bob.request("GET", f"/rooms/{room_id}/event/{parent}", expect=404)
+    denied = await bob.request("GET", f"{V1}/rooms/{room_id}/threads", expect=403)
+    assert denied["errcode"] == "M_FORBIDDEN"
+    # Joining again brings the history back (shared visibility).
+    await bob.join(room_id)
+    assert len((await relations(bob, room_id, parent))["chunk"]) == 1
+
+
+async def test_thread_summary_shows_only_a_latest_event_the_user_may_see(
+        client: httpx.AsyncClient) -> None:
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    room_id = await alice.create_room(preset="public_chat")
+    await alice.request("PUT", f"/rooms/{room_id}/state/m.room.history_visibility/",
+                        {"history_visibility": "joined"})
+    await bob.join(room_id)
+    seen_root = await alice.send(room_id, "root one")
+    seen_reply = await alice.send(room_id, thread_reply(seen_root, "while bob is here"))
+    bare_root = await alice.send(room_id, "root two")
+    await bob.request("POST", f"/rooms/{room_id}/leave", {})
+    hidden = await alice.send(room_id, thread_reply(seen_root, "after bob left"))
+    await alice.send(room_id, thread_reply(bare_root, "also after bob left"))
+
+    def thread_of(body: dict[str, Any], root: str) -> Any:
+        event = next(e for e in body["chunk"] if e["event_id"] == root)
+        return event.get("unsigned", {}).get("m.relations", {}).get("m.thread")
+
+    mine = await alice.request("GET", f"{V1}/rooms/{room_id}/threads")
+    assert thread_of(mine, seen_root)["latest_event"]["event_id"] == hidden
+    theirs = await bob.request("GET", f"{V1}/rooms/{room_id}/threads")
+    validate_response("threads_list.yaml", "get", "/rooms/{roomId}/threads", 200, theirs)
+    assert [e["event_id"] for e in theirs["chunk"]] == [bare_root, seen_root]
+    assert thread_of(theirs, seen_root)["latest_event"]["event_id"] == seen_reply
+    assert thread_of(theirs, bare_root) is None  # no reply of that thread is visible to Bob
+    assert hidden not in str(theirs)
