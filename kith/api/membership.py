@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kith.api.fields import opt_str, req_str
-from kith.api.rooms import profile_of
+from kith.api.rooms import profile_of, unknown_local_user
 from kith.errors import MatrixError, forbidden, not_found
 from kith.http.types import Request, Route
 from kith.ids import is_room_id, is_valid_user_id
@@ -105,7 +105,7 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
         snapshot = await rooms.snapshot_or_404(room_id)
         if rooms.membership_in(snapshot, target) == "join":
             raise forbidden(f"{target} is already in the room")
-        if await accounts.get_user(target) is None and target.endswith(":" + rooms.server_name):
+        if await unknown_local_user(accounts, target, rooms.server_name):
             raise not_found("Unknown user")
         await rooms.set_membership(request.user.user_id, room_id, target, "invite",
                                    opt_str(body, "reason"), None, await profile_of(accounts, target))
@@ -183,6 +183,10 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
         at = request.arg("at")
         if at is not None:
             upto = min(upto, parse_position(at))
+            # rooms.yaml `at` reads past state: only where history visibility
+            # lets the user see the room at that point, joined now or not.
+            if not await visibility.can_see_state_at(room_id, user.user_id, upto):
+                raise forbidden("You may not see this room's members at that point")
         state = await events.state_at(room_id, upto, ["m.room.member"])
         wanted = request.arg("membership")
         unwanted = request.arg("not_membership")
