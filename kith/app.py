@@ -52,6 +52,7 @@ from kith.store.database import Database
 from kith.store import erasure as erasure_store
 from kith.api import key_backup as key_backup_api, keys as keys_api, to_device as to_device_api
 from kith.e2ee import service as e2ee_service
+from kith.e2ee.to_device_queue import QueueLimits
 from kith.api import media as media_api
 from kith.media.service import MediaService
 from kith.media.storage import MediaStorage
@@ -160,7 +161,8 @@ def build_app(config: Config) -> App:
         extensions=[PushRulesSyncSource(push_rules_service.account_data_event)],
     )
     routes += sync_api.routes(sync_handler, filter_store.get_filter)
-    e2ee = e2ee_service.E2EE.build(db, event_store, notifier)
+    e2ee = e2ee_service.E2EE.build(db, event_store, notifier, QueueLimits(
+        config.to_device_queue, config.to_device_queue_per_sender))
     accounts.on_devices_deleted.append(e2ee.devices_deleted)
     accounts.on_deactivated.append(e2ee.deactivated)
     accounts.on_device_added.append(e2ee.device_lists.key_changed)

@@ -50,6 +50,13 @@ max_request_bytes = 1048576
 #   "off"     - none; clients may still enable it per room
 encryption = "private"
 
+# Messages waiting for one device to sync (room keys, verification requests):
+# at most to_device_queue in all and to_device_queue_per_sender from any one
+# user. Beyond a limit the oldest messages of the user with the most waiting
+# are dropped, so no one user can push out the others' messages.
+to_device_queue = 10000
+to_device_queue_per_sender = 1000
+
 [media]
 # Largest file a user may upload, in bytes (advertised to clients as
 # m.upload.size). Uploads are streamed to disk, never held in memory.
@@ -87,6 +94,8 @@ class Config:
     rate_limit: bool = True
     max_request_bytes: int = 1024 * 1024
     encryption: Encryption = "private"
+    to_device_queue: int = 10_000
+    to_device_queue_per_sender: int = 1_000
     log_level: str = "info"
     media_max_upload_bytes: int = 100 * 1024 * 1024
     media_user_quota_bytes: int = 0  # 0: no quota
@@ -154,6 +163,12 @@ def _from_toml(data_dir: Path, raw: dict[str, Any]) -> Config:
         if mode not in ENCRYPTION_MODES:
             raise ConfigError(f"encryption must be one of {', '.join(ENCRYPTION_MODES)}")
         config = replace(config, encryption=mode)  # type: ignore[arg-type]
+    for key in ("to_device_queue", "to_device_queue_per_sender"):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{key} must be an integer of at least 1")
+            config = replace(config, **{key: value})  # type: ignore[arg-type]
     media = raw.get("media", {})
     if not isinstance(media, dict):
         raise ConfigError("[media] must be a table")

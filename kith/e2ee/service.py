@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from kith.e2ee.device_lists import DeviceLists
 from kith.e2ee.sync_extension import E2EESyncExtension
+from kith.e2ee.to_device_queue import QueueLimits
 from kith.store import e2ee_backup, e2ee_cross_signing, e2ee_device_lists, e2ee_keys
 from kith.store import e2ee_to_device
 from kith.store.database import Database
@@ -33,10 +34,11 @@ class E2EE:
     db: Database
 
     @classmethod
-    def build(cls, db: Database, events: EventStore, notifier: Notifier) -> E2EE:
+    def build(cls, db: Database, events: EventStore, notifier: Notifier,
+              to_device_limits: QueueLimits = QueueLimits()) -> E2EE:
         lists = DeviceLists(DeviceListStore(db), events, notifier)
-        return cls(KeyStore(db), CrossSigningStore(db), ToDeviceStore(db), BackupStore(db),
-                   lists, notifier, db)
+        return cls(KeyStore(db), CrossSigningStore(db), ToDeviceStore(db, to_device_limits),
+                   BackupStore(db), lists, notifier, db)
 
     def current_position(self) -> int:
         return self.db.current_stream_id

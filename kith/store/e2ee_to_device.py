@@ -6,9 +6,8 @@ deleted only when the device syncs with a `since` token at or after that
 position, which proves the response arrived (spec: "once the client has
 received the message, the server should delete it").
 
-Policy: a device's queue holds at most MAX_QUEUE messages; beyond that the
-oldest are dropped with a warning in the log, so a device that never syncs
-cannot grow the database without bound.
+A device's queue is bounded in all and per sender (kith.e2ee.to_device_queue);
+what the bound drops is logged as a warning.
 """
 
 from __future__ import annotations
@@ -19,11 +18,10 @@ from typing import Any
 
 import orjson
 
+from kith.e2ee.to_device_queue import QueueLimits, evictions
 from kith.store.database import Cursor, Database
 
 log = logging.getLogger(__name__)
-
-MAX_QUEUE = 10_000
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS e2ee_to_device (
@@ -37,6 +35,9 @@ SCHEMA = [
     )""",
     "CREATE INDEX IF NOT EXISTS e2ee_to_device_target ON e2ee_to_device"
     " (user_id, device_id, stream_id)",
+    # Counting and dropping one sender's messages to a device (the queue bound).
+    "CREATE INDEX IF NOT EXISTS e2ee_to_device_sender ON e2ee_to_device"
+    " (user_id, device_id, sender, stream_id)",
     """CREATE TABLE IF NOT EXISTS e2ee_to_device_txns (
         user_id TEXT NOT NULL,
         device_id TEXT NOT NULL,
@@ -61,9 +62,9 @@ class Message:
 
 
 class ToDeviceStore:
-    def __init__(self, db: Database, max_queue: int = MAX_QUEUE) -> None:
+    def __init__(self, db: Database, limits: QueueLimits = QueueLimits()) -> None:
         self._db = db
-        self.max_queue = max_queue
+        self.limits = limits
 
     async def send(self, sender: str, sender_device: str, txn_id: str, event_type: str,
                    messages: list[Message]) -> set[str] | None:
@@ -100,22 +101,30 @@ class ToDeviceStore:
                             " ON CONFLICT (id) DO UPDATE SET stream_id = excluded.stream_id",
                             (self._db.current_stream_id,))
             for user_id, device_id in targets:
-                self._trim(cur, user_id, device_id)
+                self._trim(cur, user_id, device_id, sender)
             return {user for user, _ in targets}
 
         return await self._db.write(txn)
 
-    def _trim(self, cur: Cursor, user_id: str, device_id: str) -> None:
-        count = cur.execute("SELECT COUNT(*) FROM e2ee_to_device WHERE user_id = ?"
+    def _trim(self, cur: Cursor, user_id: str, device_id: str, sender: str) -> None:
+        """Hold the device's queue to self.limits (kith.e2ee.to_device_queue)."""
+        total = cur.execute("SELECT COUNT(*) FROM e2ee_to_device WHERE user_id = ?"
                             " AND device_id = ?", (user_id, device_id)).fetchone()[0]
-        excess = int(count) - self.max_queue
-        if excess > 0:
+        mine = cur.execute("SELECT COUNT(*) FROM e2ee_to_device WHERE user_id = ?"
+                           " AND device_id = ? AND sender = ?",
+                           (user_id, device_id, sender)).fetchone()[0]
+        if total <= self.limits.total and mine <= self.limits.per_sender:
+            return
+        queued = dict(cur.execute(
+            "SELECT sender, COUNT(*) FROM e2ee_to_device WHERE user_id = ? AND device_id = ?"
+            " GROUP BY sender", (user_id, device_id)).fetchall())
+        for who, count in sorted(evictions(queued, sender, self.limits).items()):
             cur.execute(
                 "DELETE FROM e2ee_to_device WHERE stream_id IN (SELECT stream_id FROM"
-                " e2ee_to_device WHERE user_id = ? AND device_id = ? ORDER BY stream_id LIMIT ?)",
-                (user_id, device_id, excess))
-            log.warning("to-device queue of %s/%s is full: dropped the %d oldest messages",
-                        user_id, device_id, excess)
+                " e2ee_to_device WHERE user_id = ? AND device_id = ? AND sender = ?"
+                " ORDER BY stream_id LIMIT ?)", (user_id, device_id, who, count))
+            log.warning("to-device queue of %s/%s is full: dropped the %d oldest messages"
+                        " from %s", user_id, device_id, count, who)
 
     async def deliver(self, user_id: str, device_id: str, since: int | None, upto: int,
                       limit: int) -> list[dict[str, Any]]:
