@@ -3,9 +3,12 @@ response", "Common error codes", "Web Browser Clients", and event size limits.""
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 
+from kith.app import App
 from matrix import User, register  # type: ignore[import-not-found]
 
 V3 = "/_matrix/client/v3"
@@ -192,3 +195,31 @@ async def test_cors_on_responses_and_preflight(client: httpx.AsyncClient) -> Non
     # The preflight performs no endpoint logic: no auth needed, no room created.
     preflight = await client.options(V3 + "/rooms/!r:localhost/send/m.room.message/t1")
     assert preflight.status_code in (200, 204)
+
+
+async def test_an_unexpected_failure_is_500_without_details(
+        client: httpx.AsyncClient, app: App, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """GUIDE "Errors in one place" and client-server-api "Standard error response":
+    an exception no handler expected becomes 500 M_UNKNOWN; what went wrong is
+    logged for the operator, never sent to the client."""
+    alice = await register(client, "alice")
+    secret = "disk quota of /srv/kith/kith.db exceeded"
+
+    async def broken(user_id: str) -> list[object]:
+        raise RuntimeError(secret)
+
+    monkeypatch.setattr(app.accounts.store, "get_devices", broken)
+    with caplog.at_level(logging.ERROR, logger="kith.http"):
+        response = await client.get(V3 + "/devices", headers=alice.auth)
+    assert response.status_code == 500
+    body = response.json()
+    assert set(body) == {"errcode", "error"} and body["errcode"] == "M_UNKNOWN"
+    assert secret not in response.text and "RuntimeError" not in response.text
+    assert "Traceback" not in response.text
+    logged = [r for r in caplog.records if r.name == "kith.http" and r.exc_info]
+    assert logged and "GET /_matrix/client/v3/devices" in logged[0].getMessage()
+    assert secret in caplog.text and "RuntimeError" in caplog.text
+    # The server goes on answering.
+    monkeypatch.undo()
+    assert (await client.get(V3 + "/devices", headers=alice.auth)).status_code == 200
