@@ -13,6 +13,7 @@ what the bound drops is logged as a warning.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ from kith.e2ee.to_device_queue import QueueLimits, evictions
 from kith.store.database import Cursor, Database
 
 log = logging.getLogger(__name__)
+
+TXN_KEEP_MS = 24 * 60 * 60 * 1000
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS e2ee_to_device (
@@ -38,12 +41,23 @@ SCHEMA = [
     # Counting and dropping one sender's messages to a device (the queue bound).
     "CREATE INDEX IF NOT EXISTS e2ee_to_device_sender ON e2ee_to_device"
     " (user_id, device_id, sender, stream_id)",
-    """CREATE TABLE IF NOT EXISTS e2ee_to_device_txns (
+    # client-server-api "Transaction identifiers": a request is a retransmission
+    # when the device, the request path and the txnId are the same; the path of
+    # PUT /sendToDevice/{eventType}/{txnId} differs only in the event type.
+    # Rows older than TXN_KEEP_MS are pruned: retries come within minutes.
+    """CREATE TABLE IF NOT EXISTS e2ee_to_device_txn_ids (
         user_id TEXT NOT NULL,
         device_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
         txn_id TEXT NOT NULL,
-        PRIMARY KEY (user_id, device_id, txn_id)
+        received_ts INTEGER NOT NULL,
+        PRIMARY KEY (user_id, device_id, event_type, txn_id)
     )""",
+    "CREATE INDEX IF NOT EXISTS e2ee_to_device_txn_age ON e2ee_to_device_txn_ids (received_ts)",
+    # Data directories from before kept txnIds without the event type in
+    # e2ee_to_device_txns. Those rows cannot be given a path, so they go: at
+    # worst a retry straddling the upgrade is delivered twice.
+    "DROP TABLE IF EXISTS e2ee_to_device_txns",
     # Delivered messages are deleted, but the highest position ever handed out
     # must survive a restart (the stream counter resumes from MAX(stream_id)).
     """CREATE TABLE IF NOT EXISTS e2ee_to_device_mark (
@@ -69,14 +83,21 @@ class ToDeviceStore:
     async def send(self, sender: str, sender_device: str, txn_id: str, event_type: str,
                    messages: list[Message]) -> set[str] | None:
         """Queue the messages; the users that got any, or None for a repeated
-        transaction ID (spec: to_device.yaml, txnId makes the request idempotent)."""
+        (event type, txnId) from the device (spec: to_device.yaml, the txnId
+        makes the request idempotent)."""
+
+        now = int(time.time() * 1000)
 
         def txn(cur: Cursor) -> set[str] | None:
-            if cur.execute("SELECT 1 FROM e2ee_to_device_txns WHERE user_id = ? AND device_id = ?"
-                           " AND txn_id = ?", (sender, sender_device, txn_id)).fetchone():
+            cur.execute("DELETE FROM e2ee_to_device_txn_ids WHERE received_ts < ?",
+                        (now - TXN_KEEP_MS,))
+            key = (sender, sender_device, event_type, txn_id)
+            if cur.execute("SELECT 1 FROM e2ee_to_device_txn_ids WHERE user_id = ?"
+                           " AND device_id = ? AND event_type = ? AND txn_id = ?",
+                           key).fetchone():
                 return None
-            cur.execute("INSERT INTO e2ee_to_device_txns (user_id, device_id, txn_id)"
-                        " VALUES (?, ?, ?)", (sender, sender_device, txn_id))
+            cur.execute("INSERT INTO e2ee_to_device_txn_ids (user_id, device_id, event_type,"
+                        " txn_id, received_ts) VALUES (?, ?, ?, ?, ?)", (*key, now))
             targets: set[tuple[str, str]] = set()
             for message in messages:
                 if message.device_id == "*":
@@ -160,7 +181,7 @@ class ToDeviceStore:
             for device_id in device_ids:
                 cur.execute("DELETE FROM e2ee_to_device WHERE user_id = ? AND device_id = ?",
                             (user_id, device_id))
-                cur.execute("DELETE FROM e2ee_to_device_txns WHERE user_id = ? AND device_id = ?",
-                            (user_id, device_id))
+                cur.execute("DELETE FROM e2ee_to_device_txn_ids WHERE user_id = ?"
+                            " AND device_id = ?", (user_id, device_id))
 
         await self._db.write(txn)
