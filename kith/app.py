@@ -34,6 +34,7 @@ from kith.store import reports as reports_store
 from kith.store.relations import RelationStore
 from kith.store.reports import ReportStore
 from kith.sync.handler import SyncHandler
+from kith.sync.ignored import IgnoredUsers
 from kith.sync.notifier import Notifier
 from kith.store import account_data as account_data_store, filters as filters_store
 from kith.store import profiles as profiles_store, push_rules as push_rules_store
@@ -121,6 +122,8 @@ def build_app(config: Config) -> App:
     relation_store = RelationStore(db)
 
     account_data = AccountDataStore(db)
+    ignored_users = IgnoredUsers(account_data.get)
+    account_data.on_write.append(ignored_users.changed)
     receipt_store = ReceiptStore(db)
     filter_store = FilterStore(db)
     push_rules_service = PushRulesService(PushRuleStore(db, account_data), notifier)
@@ -137,7 +140,7 @@ def build_app(config: Config) -> App:
     routes += rooms_api.routes(room_service, account_store, alias_store, serializer, visibility,
                                config.encryption)
     routes += membership.routes(room_service, account_store, alias_store, serializer, visibility)
-    routes += messages.routes(event_store, serializer, visibility)
+    routes += messages.routes(event_store, serializer, visibility, ignored_users)
     routes += directory.routes(room_service, alias_store, visibility)
     routes += public_rooms.routes(event_store, relation_store, config.server_name)
     routes += relations_api.routes(event_store, relation_store, serializer, visibility)
@@ -156,9 +159,10 @@ def build_app(config: Config) -> App:
     sync_handler = SyncHandler(
         db, event_store, RoomSections(event_store, serializer, visibility), notifier,
         unread=UnreadCounter(event_store, push_rules_service.effective,
-                             receipt_store.last_read_position),
+                             receipt_store.read_positions),
         account_data=account_data, receipts=receipt_store, typing=typing_tracker,
         extensions=[PushRulesSyncSource(push_rules_service.account_data_event)],
+        ignored=ignored_users,
     )
     routes += sync_api.routes(sync_handler, filter_store.get_filter)
     e2ee = e2ee_service.E2EE.build(db, event_store, notifier, QueueLimits(

@@ -1,5 +1,7 @@
 """Timeline reads: message_pagination.yaml (/messages) and event_context.yaml
-(/context). Both return only events the user may see (history visibility)."""
+(/context). Both return only events the user may see (history visibility),
+and neither returns non-state events of users the reader ignores
+(modules/ignore_users.md)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from kith.rooms.visibility import VisibilityFilter, visible
 from kith.store.events import EventStore, StoredEvent
 from kith.sync.filter_errors import FilterError
 from kith.sync.filters import RoomEventFilter, event_allowed, parse_room_event_filter
+from kith.sync.ignored import NOBODY, IgnoredUsers, hides
 from kith.sync.tokens import pagination_token, parse_position
 
 MAX_LIMIT = 1000
@@ -40,8 +43,8 @@ class Timeline:
         self._visibility = visibility
 
     async def page(self, room_id: str, user_id: str, start: int, backwards: bool, limit: int,
-                   stop: int | None, event_filter: RoomEventFilter | None
-                   ) -> tuple[list[StoredEvent], int | None]:
+                   stop: int | None, event_filter: RoomEventFilter | None,
+                   ignored: frozenset[str] = NOBODY) -> tuple[list[StoredEvent], int | None]:
         """Up to `limit` visible events from position `start`; returns them and
         the position to continue from (None when the room has no more)."""
         memberships, visibility = await self._visibility.timelines(room_id, user_id)
@@ -58,6 +61,8 @@ class Timeline:
                 pos = event.stream_id - 1 if backwards else event.stream_id
                 if not visible(event, user_id, memberships, visibility):
                     continue
+                if hides(ignored, event.sender, event.state_key):
+                    continue
                 if event_filter is not None and not event_allowed(
                         event_filter, {"type": event.type, "sender": event.sender,
                                        "content": event.content}, room_id):
@@ -70,9 +75,12 @@ class Timeline:
         return chosen, pos
 
 
-def routes(events: EventStore, serializer: EventSerializer, visibility: VisibilityFilter
-           ) -> list[Route]:
+def routes(events: EventStore, serializer: EventSerializer, visibility: VisibilityFilter,
+           ignored_users: IgnoredUsers | None = None) -> list[Route]:
     timeline = Timeline(events, visibility)
+
+    async def ignored_by(user_id: str) -> frozenset[str]:
+        return await ignored_users.of(user_id) if ignored_users is not None else NOBODY
 
     async def reading_bound(room_id: str, user_id: str) -> int:
         """The last position the user may read in the room (their leave for
@@ -93,10 +101,11 @@ def routes(events: EventStore, serializer: EventSerializer, visibility: Visibili
 
     async def lazy_members(room_id: str, chunk: list[StoredEvent], requester: Requester,
                            upto: int) -> list[dict[str, Any]]:
+        # Lazy-loading room members: the member events of the chunk's senders,
+        # read by key rather than the room's whole member list.
         senders = {e.sender for e in chunk}
-        state = await events.state_at(room_id, upto, ["m.room.member"])
-        members = [ev for (t, key), ev in state.items() if key in senders]
-        return await serializer.serialize(members, requester)
+        state = await events.state_at(room_id, upto, ["m.room.member"], state_keys=senders)
+        return await serializer.serialize(list(state.values()), requester)
 
     async def messages(request: Request) -> dict[str, Any]:
         """GET /_matrix/client/v3/rooms/{roomId}/messages"""
@@ -124,7 +133,7 @@ def routes(events: EventStore, serializer: EventSerializer, visibility: Visibili
         if limit == 0:
             return {"chunk": [], "start": raw_from or pagination_token(start)}
         chunk, next_pos = await timeline.page(room_id, user.user_id, start, backwards, limit,
-                                              stop, event_filter)
+                                              stop, event_filter, await ignored_by(user.user_id))
         if raw_from is None and backwards:
             start_token = pagination_token(chunk[0].stream_id if chunk else
                                            await events.room_position(room_id))
@@ -152,14 +161,17 @@ def routes(events: EventStore, serializer: EventSerializer, visibility: Visibili
             raise not_found("Event not found")
         bound = await reading_bound(room_id, user.user_id)
         event_filter = parse_filter_arg(request.arg("filter"))
+        # The asked-for event itself is returned even if its sender is ignored
+        # (the client names it); the events around it follow the ignore list.
+        ignored = await ignored_by(user.user_id)
         before_n = limit // 2
         after_n = limit - before_n
         before, before_next = await timeline.page(room_id, user.user_id, event.stream_id - 1,
-                                                  True, before_n, None, event_filter) \
+                                                  True, before_n, None, event_filter, ignored) \
             if before_n else ([], event.stream_id - 1)
         after, after_next = await timeline.page(room_id, user.user_id, event.stream_id, False,
                                                 after_n, None if bound == _END else bound,
-                                                event_filter) if after_n else ([], event.stream_id)
+                                                event_filter, ignored) if after_n else ([], event.stream_id)
         last = after[-1].stream_id if after else event.stream_id
         state = await events.state_at(room_id, last)
         if event_filter is not None and event_filter.lazy_load_members:

@@ -119,6 +119,17 @@ class ReceiptStore:
         ).fetchone())
         return int(row[0]) if row and row[0] is not None else 0
 
+    async def read_positions(self, room_id: str, user_id: str) -> dict[str, int]:
+        """{thread_id: furthest position of the user's m.read or m.read.private
+        receipts} with '' for unthreaded ones, in one indexed read, for
+        per-thread unread counts (receipts.md "Threaded read receipts")."""
+        rows = await self._db.read(lambda cur: cur.execute(
+            "SELECT thread_id, MAX(event_stream) FROM receipts WHERE room_id = ? AND user_id = ?"
+            " AND receipt_type IN (?, ?) GROUP BY thread_id",
+            (room_id, user_id, *READ_TYPES),
+        ).fetchall())
+        return {r[0]: int(r[1]) for r in rows}
+
     async def thread_read_positions(self, room_id: str, user_id: str) -> dict[str, int]:
         """{thread_id: furthest read position} for threaded receipts ('main' included)."""
         rows = await self._db.read(lambda cur: cur.execute(

@@ -16,11 +16,12 @@ from kith.http.types import Requester
 from kith.store.database import Database
 from kith.store.events import EventStore
 from kith.sync.filters import SyncFilter, room_allowed
+from kith.sync.ignored import NOBODY, IgnoredUsers, without_ignored
 from kith.sync.notifier import Notifier
 from kith.sync.room_sections import RoomSections
 from kith.sync.sources import AccountDataSource, ExtensionSource, ReceiptSource, TypingSource
 from kith.sync.tokens import SyncToken
-from kith.sync.unread import UnreadCounter
+from kith.sync.unread import UnreadCounter, own_read_moved
 
 MAX_TIMEOUT_MS = 60_000
 
@@ -30,7 +31,8 @@ class SyncHandler:
                  notifier: Notifier, unread: UnreadCounter | None = None,
                  account_data: AccountDataSource | None = None,
                  receipts: ReceiptSource | None = None, typing: TypingSource | None = None,
-                 extensions: list[ExtensionSource] | None = None) -> None:
+                 extensions: list[ExtensionSource] | None = None,
+                 ignored: IgnoredUsers | None = None) -> None:
         self._db = db
         self._events = events
         self._sections = sections
@@ -40,6 +42,7 @@ class SyncHandler:
         self._receipts = receipts
         self._typing = typing
         self.extensions = extensions or []
+        self._ignored = ignored
 
     async def sync(self, requester: Requester, since: SyncToken | None, timeout_ms: int,
                    full_state: bool, sync_filter: SyncFilter) -> dict[str, Any]:
@@ -64,6 +67,7 @@ class SyncHandler:
         rooms: dict[str, dict[str, Any]] = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
         response: dict[str, Any] = {"next_batch": next_token.encode(), "rooms": rooms}
         news = False
+        ignored = await self._ignored.of(user_id) if self._ignored is not None else NOBODY
 
         global_data: list[dict[str, Any]] = []
         room_data: dict[str, list[dict[str, Any]]] = {}
@@ -79,10 +83,11 @@ class SyncHandler:
 
         memberships = await self._events.rooms_for_user(
             user_id, ["join", "invite", "leave", "ban", "knock"])
-        changed_membership: dict[str, int] = {}
+        changed_membership: set[str] = set()
+        newly_joined: set[str] = set()
         if since_pos is not None:
-            for room_id, _, pos in await self._events.membership_changes_since(user_id, since_pos, upto):
-                changed_membership[room_id] = pos
+            changed_membership, newly_joined = await self._membership_moves(
+                user_id, since_pos, upto)
 
         room_filter = sync_filter.room
         joined_ids = []
@@ -95,7 +100,9 @@ class SyncHandler:
                 joined_ids.append(room_id)
             elif membership == "invite":
                 if since_pos is None or room_id in changed_membership:
-                    rooms["invite"][room_id] = await self._sections.invite(room_id, user_id, requester)
+                    invite = await self._sections.invite(room_id, user_id, ignored)
+                    if invite is not None:
+                        rooms["invite"][room_id] = invite
             elif membership == "knock":
                 if since_pos is None or room_id in changed_membership:
                     rooms["knock"][room_id] = await self._sections.knock(room_id, user_id)
@@ -103,7 +110,7 @@ class SyncHandler:
                 newly_left = since_pos is not None and room_id in changed_membership
                 if newly_left or (since_pos is None and room_filter.include_leave):
                     rooms["leave"][room_id] = await self._sections.left(
-                        room_id, requester, since_pos, member_pos, sync_filter)
+                        room_id, requester, since_pos, member_pos, sync_filter, ignored)
 
         receipts: dict[str, dict[str, Any]] = {}
         if self._receipts is not None and joined_ids:
@@ -111,39 +118,34 @@ class SyncHandler:
 
         moved_rooms = await self._events.rooms_moved_since(joined_ids, since_pos or 0)
         for room_id in joined_ids:
-            newly_joined = room_id in changed_membership
-            full = since_pos is None or full_state or newly_joined
+            full = since_pos is None or full_state or room_id in newly_joined
             moved = room_id in moved_rooms
             ephemeral: list[dict[str, Any]] = []
             if room_id in typing_rooms and self._typing is not None:
                 ephemeral.append(self._typing.event_for(room_id))
+            # The user's own read receipt moved: their unread counts changed
+            # even though the room has no new event (push.md "Receiving
+            # notifications": servers MUST update the count as it changes).
+            read_moved = room_id in receipts and own_read_moved(receipts[room_id], user_id)
             if room_id in receipts:
                 ephemeral.append(receipts[room_id])
+            ephemeral = [e for e in (without_ignored(e, ignored) for e in ephemeral) if e]
             room_account_data = room_data.get(room_id, [])
-            if not (full or moved or ephemeral or room_account_data):
+            if not (full or moved or ephemeral or room_account_data or read_moved):
                 continue
             section: dict[str, Any] = {}
             if full or moved:
                 section, slice_ = await self._sections.joined(
-                    room_id, requester, since_pos, upto, full, sync_filter)
-                snapshot = await self._events.snapshot(room_id)
-                if snapshot is not None:
-                    section["summary"] = await self._sections.summary(snapshot, user_id)
-                    if self._unread is not None:
-                        counts = await self._unread.counts(room_id, user_id, snapshot, upto)
-                        per_thread = room_filter.timeline.unread_thread_notifications
-                        if per_thread:
-                            section["unread_thread_notifications"] = counts.threads_json()
-                        else:
-                            for n, h in counts.threads.values():
-                                counts.notifications += n
-                                counts.highlights += h
-                        section["unread_notifications"] = counts.room_json()
+                    room_id, requester, since_pos, upto, full, sync_filter, ignored)
                 if slice_.events or full:
                     news = True
+            if full or moved or read_moved:
+                await self._add_counts(section, room_id, user_id, upto, full or moved,
+                                       room_filter.timeline.unread_thread_notifications,
+                                       ignored)
             section["ephemeral"] = {"events": ephemeral}
             section["account_data"] = {"events": room_account_data}
-            if ephemeral or room_account_data:
+            if ephemeral or room_account_data or read_moved:
                 news = True
             rooms["join"][room_id] = section
 
@@ -153,3 +155,45 @@ class SyncHandler:
             if await extension.add_to_sync(user_id, requester.device_id, since_pos, upto, response):
                 news = True
         return response, news
+
+    async def _membership_moves(self, user_id: str, since: int, upto: int
+                                ) -> tuple[set[str], set[str]]:
+        """Rooms where the user's membership event changed in (since, upto],
+        and those of them the user newly joined. A join -> join change is a
+        profile change (displayname, avatar_url), not a join: the client has
+        the room already and gets the new member event in the timeline."""
+        changes: dict[str, list[str]] = {}
+        for room_id, membership, _ in await self._events.membership_changes_since(
+                user_id, since, upto):
+            changes.setdefault(room_id, []).append(membership)
+        newly_joined: set[str] = set()
+        for room_id, seen in changes.items():
+            if seen[-1] != "join":
+                continue
+            if any(m != "join" for m in seen):
+                newly_joined.add(room_id)
+                continue
+            before = await self._events.state_event_at(room_id, "m.room.member", user_id, since)
+            if before is None or before.content.get("membership") != "join":
+                newly_joined.add(room_id)
+        return set(changes), newly_joined
+
+    async def _add_counts(self, section: dict[str, Any], room_id: str, user_id: str, upto: int,
+                          with_summary: bool, per_thread: bool, ignored: frozenset[str]) -> None:
+        snapshot = await self._events.snapshot(room_id)
+        if snapshot is None:
+            return
+        if with_summary:
+            section["summary"] = await self._sections.summary(snapshot, user_id)
+        if self._unread is None:
+            return
+        counts = await self._unread.counts(room_id, user_id, snapshot, upto, ignored)
+        if per_thread:
+            # sync.yaml: with unread_thread_notifications the room counts are
+            # the main timeline's only, and each thread has its own.
+            section["unread_thread_notifications"] = counts.threads_json()
+        else:
+            for n, h in counts.threads.values():
+                counts.notifications += n
+                counts.highlights += h
+        section["unread_notifications"] = counts.room_json()

@@ -16,6 +16,7 @@ from kith.rooms.serialize import EventSerializer
 from kith.rooms.visibility import VisibilityFilter, visible
 from kith.store.events import EventStore, RoomSnapshot, StoredEvent
 from kith.sync.filters import RoomEventFilter, SyncFilter, event_allowed
+from kith.sync.ignored import NOBODY, hides
 from kith.sync.tokens import pagination_token
 
 # Spec "Stripped state": what an invited user may see of the room.
@@ -43,8 +44,10 @@ class RoomSections:
         self._visibility = visibility
 
     async def timeline(self, room_id: str, user_id: str, after: int | None, upto: int,
-                       timeline_filter: RoomEventFilter, limit: int) -> TimelineSlice:
-        """The newest `limit` visible, filtered events in (after, upto]."""
+                       timeline_filter: RoomEventFilter, limit: int,
+                       ignored: frozenset[str] = NOBODY) -> TimelineSlice:
+        """The newest `limit` visible, filtered events in (after, upto],
+        without those of users the reader ignores (state events excepted)."""
         chosen: list[StoredEvent] = []
         pos = upto
         limited = False
@@ -56,6 +59,8 @@ class RoomSections:
             for event in rows:
                 pos = event.stream_id - 1
                 if not visible(event, user_id, memberships, visibility):
+                    continue
+                if hides(ignored, event.sender, event.state_key):
                     continue
                 if not event_allowed(timeline_filter, _as_filterable(event), room_id):
                     continue
@@ -92,13 +97,14 @@ class RoomSections:
         return chosen
 
     async def joined(self, room_id: str, requester: Requester, since: int | None, upto: int,
-                     full: bool, sync_filter: SyncFilter) -> tuple[dict[str, Any], TimelineSlice]:
+                     full: bool, sync_filter: SyncFilter, ignored: frozenset[str] = NOBODY
+                     ) -> tuple[dict[str, Any], TimelineSlice]:
         room_filter = sync_filter.room
         limit = room_filter.timeline.limit or 10
         # For a newly joined room or full_state the timeline is still only what
         # is new since `since`; the state is complete.
         slice_ = await self.timeline(room_id, requester.user_id, since, upto,
-                                     room_filter.timeline, limit)
+                                     room_filter.timeline, limit, ignored)
         lazy = room_filter.state.lazy_load_members or room_filter.timeline.lazy_load_members
         lazy_for = ({e.sender for e in slice_.events} | {requester.user_id}) if lazy else None
         state_full = full or since is None
@@ -135,27 +141,41 @@ class RoomSections:
             summary["m.heroes"] = heapq.nsmallest(5, others)
         return summary
 
-    async def invite(self, room_id: str, user_id: str, requester: Requester) -> dict[str, Any]:
+    async def _stripped_state(self, room_id: str, user_id: str
+                              ) -> tuple[list[dict[str, Any]], str | None]:
+        """Stripped state for an invite or knock, and who sent the user's member event."""
         snapshot = await self._events.snapshot(room_id)
+        if snapshot is None:
+            return [], None
         events: list[dict[str, Any]] = []
-        if snapshot is not None:
-            for key in [(t, "") for t in STRIPPED_TYPES] + [("m.room.member", user_id)]:
-                pdu = snapshot.state.get(key)
-                if pdu is not None:
-                    events.append({"type": pdu["type"], "state_key": pdu.get("state_key", ""),
-                                   "sender": pdu["sender"], "content": pdu.get("content", {})})
+        for key in [(t, "") for t in STRIPPED_TYPES] + [("m.room.member", user_id)]:
+            pdu = snapshot.state.get(key)
+            if pdu is not None:
+                events.append({"type": pdu["type"], "state_key": pdu.get("state_key", ""),
+                               "sender": pdu["sender"], "content": pdu.get("content", {})})
+        member = snapshot.state.get(("m.room.member", user_id))
+        return events, member.get("sender") if member is not None else None
+
+    async def invite(self, room_id: str, user_id: str, ignored: frozenset[str] = NOBODY
+                     ) -> dict[str, Any] | None:
+        """The invite section; None when an ignored user sent the invite
+        (ignore_users.md: "Servers must not send room invites from ignored
+        users to clients")."""
+        events, inviter = await self._stripped_state(room_id, user_id)
+        if inviter in ignored:
+            return None
         return {"invite_state": {"events": events}}
 
     async def knock(self, room_id: str, user_id: str) -> dict[str, Any]:
-        section = await self.invite(room_id, user_id, None)  # type: ignore[arg-type]
-        return {"knock_state": section["invite_state"]}
+        events, _ = await self._stripped_state(room_id, user_id)
+        return {"knock_state": {"events": events}}
 
     async def left(self, room_id: str, requester: Requester, since: int | None, left_at: int,
-                   sync_filter: SyncFilter) -> dict[str, Any]:
+                   sync_filter: SyncFilter, ignored: frozenset[str] = NOBODY) -> dict[str, Any]:
         room_filter = sync_filter.room
         limit = room_filter.timeline.limit or 10
         slice_ = await self.timeline(room_id, requester.user_id, since, left_at,
-                                     room_filter.timeline, limit)
+                                     room_filter.timeline, limit, ignored)
         state = await self.state_for(room_id, since is None or slice_.limited, since, slice_,
                                      room_filter.state, None)
         return {

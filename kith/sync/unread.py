@@ -2,7 +2,10 @@
 
 Spec: client-server-api "Receiving notifications" / push.md: notification_count
 and highlight_count count the events after the user's latest read receipt whose
-push actions notify (and highlight). Counting happens when a sync needs the
+push actions notify (and highlight). receipts.md "Threaded read receipts": an
+unthreaded receipt covers every thread, one for `main` only the main timeline,
+one for a thread root only that thread. Events from users the reader ignores
+are not counted (ignore_users.md: they are not delivered at all). Counting happens when a sync needs the
 numbers, over at most MAX_SCANNED unread events, so its cost follows what the
 user has not read yet, not the size of the room or server.
 """
@@ -16,11 +19,13 @@ from typing import Any
 from kith.push.evaluator import PushContext, evaluate, notification_effect
 from kith.rooms.power_levels import user_level
 from kith.store.events import EventStore, RoomSnapshot, StoredEvent
+from kith.sync.ignored import NOBODY, hides
 
 MAX_SCANNED = 500
 
 RulesFor = Callable[[str], Awaitable[dict[str, Any]]]
-LastRead = Callable[[str, str], Awaitable[int]]
+# (room_id, user_id) -> {thread_id: furthest read position}, '' for unthreaded.
+ReadPositions = Callable[[str, str], Awaitable[dict[str, int]]]
 
 
 @dataclass(slots=True)
@@ -57,47 +62,76 @@ def _push_view(event: StoredEvent) -> dict[str, Any]:
             **({"state_key": event.state_key} if event.state_key is not None else {})}
 
 
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    """Where a user has read up to in one room, per receipts.md."""
+
+    unthreaded: int
+    threads: tuple[tuple[str, int], ...] = ()
+
+    def position_for(self, thread: str | None) -> int:
+        """Events at or before this position in `thread` (None: main) are read."""
+        wanted = thread or "main"
+        for thread_id, pos in self.threads:
+            if thread_id == wanted:
+                return max(pos, self.unthreaded)
+        return self.unthreaded
+
+
+def read_state(positions: dict[str, int], joined_at: int) -> ReadState:
+    """A member's read state from their receipts; nothing before they joined
+    counts as unread."""
+    floor = max(positions.get("", 0), joined_at)
+    threads = tuple(sorted((t, p) for t, p in positions.items() if t and p > floor))
+    return ReadState(floor, threads)
+
+
 class UnreadCounter:
     """Counts per (room, user), kept between syncs: a later sync evaluates only
-    the events that arrived since the last count, unless the read position
-    moved (then the count starts again from the new receipt)."""
+    the events that arrived since the last count, unless the read state or the
+    ignored set changed (then the count starts again from the receipts)."""
 
     MAX_CACHED = 50_000
 
-    def __init__(self, events: EventStore, rules_for: RulesFor, last_read: LastRead) -> None:
+    def __init__(self, events: EventStore, rules_for: RulesFor,
+                 read_positions: ReadPositions) -> None:
         self._events = events
         self._rules_for = rules_for
-        self._last_read = last_read
-        # (room_id, user_id) -> (read position, position counted up to, counts)
-        self._cache: dict[tuple[str, str], tuple[int, int, Counts]] = {}
+        self._read_positions = read_positions
+        # (room_id, user_id) -> (read state, ignored, position counted up to, counts)
+        self._cache: dict[tuple[str, str], tuple[ReadState, frozenset[str], int, Counts]] = {}
 
     async def counts(self, room_id: str, user_id: str, snapshot: RoomSnapshot,
-                     upto: int) -> Counts:
-        read_pos = await self._last_read(room_id, user_id)
+                     upto: int, ignored: frozenset[str] = NOBODY) -> Counts:
         membership = await self._events.membership(room_id, user_id)
-        if membership is not None:
-            read_pos = max(read_pos, membership[1])
+        read = read_state(await self._read_positions(room_id, user_id),
+                          membership[1] if membership is not None else 0)
         key = (room_id, user_id)
         cached = self._cache.get(key)
-        start, counts = read_pos, Counts()
-        if cached is not None and cached[0] == read_pos and cached[1] <= upto:
-            start, counts = cached[1], _copy(cached[2])
+        start, counts = read.unthreaded, Counts()
+        if cached is not None and cached[0] == read and cached[1] == ignored and cached[2] <= upto:
+            start, counts = cached[2], _copy(cached[3])
         if start < upto:
             unread = await self._events.room_events(room_id, after=start, upto=upto,
                                                     backwards=True, limit=MAX_SCANNED)
             if unread:
-                await self._add(counts, unread, user_id, snapshot)
+                await self._add(counts, unread, user_id, snapshot, read, ignored)
         if len(self._cache) >= self.MAX_CACHED:
             self._cache.clear()
-        self._cache[key] = (read_pos, max(upto, start), _copy(counts))
+        self._cache[key] = (read, ignored, max(upto, start), _copy(counts))
         return counts
 
     async def _add(self, counts: Counts, unread: list[StoredEvent], user_id: str,
-                   snapshot: RoomSnapshot) -> None:
+                   snapshot: RoomSnapshot, read: ReadState, ignored: frozenset[str]) -> None:
         rules = await self._rules_for(user_id)
         contexts: dict[str, PushContext] = {}
         for event in unread:
             if event.sender == user_id or event.redacted_by:
+                continue
+            if hides(ignored, event.sender, event.state_key):
+                continue
+            thread = _thread_of(event)
+            if event.stream_id <= read.position_for(thread):
                 continue
             ctx = contexts.get(event.sender)
             if ctx is None:
@@ -106,13 +140,23 @@ class UnreadCounter:
             notify, highlight = notification_effect(actions)
             if not notify:
                 continue
-            thread = _thread_of(event)
             if thread is None:
                 counts.notifications += 1
                 counts.highlights += int(highlight)
             else:
                 n, h = counts.threads.get(thread, (0, 0))
                 counts.threads[thread] = (n + 1, h + int(highlight))
+
+
+def own_read_moved(receipt_event: dict[str, Any], user_id: str) -> bool:
+    """Whether an `m.receipt` event (changes since a sync token) moves the
+    user's own read position, which changes their unread counts (push.md
+    "Marking notifications as read")."""
+    for by_type in receipt_event.get("content", {}).values():
+        for receipt_type in ("m.read", "m.read.private"):
+            if user_id in by_type.get(receipt_type, {}):
+                return True
+    return False
 
 
 def _copy(counts: Counts) -> Counts:
