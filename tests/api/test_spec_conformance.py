@@ -127,3 +127,114 @@ async def test_endpoints_answer_in_the_spec_shape(client: httpx.AsyncClient) -> 
     await c.call(bob, "POST", V3, f"/rooms/{room}/forget", "leaving.yaml", "/rooms/{roomId}/forget", {})
     await c.call(alice, "POST", V3, f"/rooms/{room}/leave", "leaving.yaml", "/rooms/{roomId}/leave", {})
     assert len(c.checked) >= 45
+
+
+async def test_account_device_and_settings_endpoints_answer_in_the_spec_shape(
+        client: httpx.AsyncClient) -> None:
+    c = Checked(client)
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    uid = quote(alice.user_id)
+    # registration_tokens.yaml: this server does not use tokens (open registration).
+    await c.call(None, "GET", V1, "/register/m.login.registration_token/validity",
+                 "registration_tokens.yaml", "/register/m.login.registration_token/validity",
+                 params={"token": "abc"}, expect=403)
+
+    # Rooms: join by ID, knock, redact, ban and unban, alias removal.
+    room = (await c.call(alice, "POST", V3, "/createRoom", "create_room.yaml", "/createRoom",
+                         {"preset": "public_chat"}))["room_id"]
+    await c.call(bob, "POST", V3, f"/rooms/{room}/join", "joining.yaml", "/rooms/{roomId}/join", {})
+    sent = await c.call(bob, "PUT", V3, f"/rooms/{room}/send/m.room.message/t1", "room_send.yaml",
+                        "/rooms/{roomId}/send/{eventType}/{txnId}", {"msgtype": "m.text", "body": "x"})
+    await c.call(alice, "PUT", V3, f"/rooms/{room}/redact/{sent['event_id']}/r1", "redaction.yaml",
+                 "/rooms/{roomId}/redact/{eventId}/{txnId}", {"reason": "spam"})
+    await c.call(alice, "POST", V3, f"/rooms/{room}/ban", "banning.yaml", "/rooms/{roomId}/ban",
+                 {"user_id": bob.user_id, "reason": "spam"})
+    await c.call(alice, "POST", V3, f"/rooms/{room}/unban", "banning.yaml", "/rooms/{roomId}/unban",
+                 {"user_id": bob.user_id})
+    knock_room = (await c.call(alice, "POST", V3, "/createRoom", "create_room.yaml", "/createRoom", {
+        "initial_state": [{"type": "m.room.join_rules", "content": {"join_rule": "knock"}}]}))["room_id"]
+    await c.call(bob, "POST", V3, f"/knock/{quote(knock_room)}", "knocking.yaml",
+                 "/knock/{roomIdOrAlias}", {"reason": "hello"})
+    alias = quote("#conform:localhost")
+    await c.call(alice, "PUT", V3, f"/directory/room/{alias}", "directory.yaml",
+                 "/directory/room/{roomAlias}", {"room_id": room})
+    await c.call(alice, "DELETE", V3, f"/directory/room/{alias}", "directory.yaml",
+                 "/directory/room/{roomAlias}")
+
+    # Per-room account data and tags.
+    room_data = f"/user/{uid}/rooms/{room}/account_data/org.example.note"
+    await c.call(alice, "PUT", V3, room_data, "account-data.yaml",
+                 "/user/{userId}/rooms/{roomId}/account_data/{type}", {"note": "mine"})
+    await c.call(alice, "GET", V3, room_data, "account-data.yaml",
+                 "/user/{userId}/rooms/{roomId}/account_data/{type}")
+    tag = f"/user/{uid}/rooms/{room}/tags/m.favourite"
+    await c.call(alice, "PUT", V3, tag, "tags.yaml", "/user/{userId}/rooms/{roomId}/tags/{tag}",
+                 {"order": 0.25})
+    await c.call(alice, "DELETE", V3, tag, "tags.yaml", "/user/{userId}/rooms/{roomId}/tags/{tag}")
+
+    # Presence and profile fields.
+    presence = f"/presence/{uid}/status"
+    await c.call(alice, "PUT", V3, presence, "presence.yaml", "/presence/{userId}/status",
+                 {"presence": "online", "status_msg": "here"})
+    await c.call(bob, "GET", V3, presence, "presence.yaml", "/presence/{userId}/status")
+    await c.call(alice, "PUT", V3, f"/profile/{uid}/m.tz", "profile.yaml",
+                 "/profile/{userId}/{keyName}", {"m.tz": "Europe/Paris"})
+    await c.call(alice, "DELETE", V3, f"/profile/{uid}/m.tz", "profile.yaml",
+                 "/profile/{userId}/{keyName}")
+
+    # A push rule of one's own: enable, actions, delete.
+    rule = "/pushrules/global/override/org.example.quiet"
+    await c.call(alice, "PUT", V3, rule, "pushrules.yaml", "/pushrules/global/{kind}/{ruleId}", {
+        "actions": ["notify"],
+        "conditions": [{"kind": "event_match", "key": "content.body", "pattern": "quiet"}]})
+    await c.call(alice, "GET", V3, rule + "/enabled", "pushrules.yaml",
+                 "/pushrules/global/{kind}/{ruleId}/enabled")
+    await c.call(alice, "PUT", V3, rule + "/enabled", "pushrules.yaml",
+                 "/pushrules/global/{kind}/{ruleId}/enabled", {"enabled": False})
+    await c.call(alice, "GET", V3, rule + "/actions", "pushrules.yaml",
+                 "/pushrules/global/{kind}/{ruleId}/actions")
+    await c.call(alice, "PUT", V3, rule + "/actions", "pushrules.yaml",
+                 "/pushrules/global/{kind}/{ruleId}/actions", {"actions": []})
+    await c.call(alice, "DELETE", V3, rule, "pushrules.yaml", "/pushrules/global/{kind}/{ruleId}")
+
+    # Devices: rename, delete one and several (user-interactive auth each time).
+    def password_auth(session: str, user: User) -> dict[str, Any]:
+        return {"type": "m.login.password", "session": session, "password": "correct horse",
+                "identifier": {"type": "m.id.user", "user": user.user_id}}
+
+    async def second_device(name: str) -> User:
+        login = await c.call(None, "POST", V3, "/login", "login.yaml", "/login", {
+            "type": "m.login.password", "identifier": {"type": "m.id.user", "user": name},
+            "password": "correct horse"})
+        return User(client, login["user_id"], login["device_id"], login["access_token"])
+
+    laptop = await second_device("alice")
+    device = f"/devices/{laptop.device_id}"
+    await c.call(alice, "PUT", V3, device, "device_management.yaml", "/devices/{deviceId}",
+                 {"display_name": "Laptop"})
+    started = await c.call(alice, "DELETE", V3, device, "device_management.yaml",
+                           "/devices/{deviceId}", {}, expect=401)
+    await c.call(alice, "DELETE", V3, device, "device_management.yaml", "/devices/{deviceId}",
+                 {"auth": password_auth(started["session"], alice)})
+    spare = await second_device("alice")
+    started = await c.call(alice, "POST", V3, "/delete_devices", "device_management.yaml",
+                           "/delete_devices", {"devices": [spare.device_id]}, expect=401)
+    await c.call(alice, "POST", V3, "/delete_devices", "device_management.yaml", "/delete_devices",
+                 {"devices": [spare.device_id], "auth": password_auth(started["session"], alice)})
+
+    # Password change, logout, logout/all, deactivation.
+    started = await c.call(alice, "POST", V3, "/account/password", "password_management.yaml",
+                           "/account/password", {"new_password": "new horse"}, expect=401)
+    await c.call(alice, "POST", V3, "/account/password", "password_management.yaml",
+                 "/account/password", {"new_password": "new horse", "logout_devices": False,
+                                       "auth": password_auth(started["session"], alice)})
+    await c.call(bob, "POST", V3, "/logout", "logout.yaml", "/logout", {})
+    bob = await second_device("bob")
+    await c.call(bob, "POST", V3, "/logout/all", "logout.yaml", "/logout/all", {})
+    bob = await second_device("bob")
+    started = await c.call(bob, "POST", V3, "/account/deactivate", "account_deactivation.yaml",
+                           "/account/deactivate", {}, expect=401)
+    await c.call(bob, "POST", V3, "/account/deactivate", "account_deactivation.yaml",
+                 "/account/deactivate", {"auth": password_auth(started["session"], bob)})
+    assert len(c.checked) >= 40
