@@ -91,10 +91,12 @@ def routes(events: EventStore, serializer: EventSerializer, visibility: Visibili
             raise forbidden("You have forgotten this room")
         if found is not None and found[0] == "join":
             return _END
+        if await visibility.can_read_room_now(room_id, user_id):
+            # world_readable: anyone may read on, former members too
+            # (history_visibility.md rule 1); each event is still checked.
+            return _END
         if found is not None and found[0] in ("leave", "ban"):
             return found[1]
-        if await visibility.can_read_room_now(room_id, user_id):
-            return _END
         if found is not None and found[0] == "invite":
             return found[1]
         raise forbidden("You are not in this room")
