@@ -6,12 +6,16 @@ Spec: client-server-api "Creation" (createRoom), "Room membership",
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from nio import (
     JoinedMembersResponse,
     JoinedRoomsResponse,
     JoinError,
     JoinResponse,
     MessageDirection,
+    ProfileGetDisplayNameResponse,
+    ProfileSetDisplayNameResponse,
     RoomBanResponse,
     RoomCreateResponse,
     RoomForgetError,
@@ -28,8 +32,10 @@ from nio import (
     RoomMessagesError,
     RoomMessagesResponse,
     RoomPreset,
+    RoomPutStateResponse,
     RoomSendResponse,
     RoomUnbanResponse,
+    SyncResponse,
 )
 
 from nio_helpers import (
@@ -138,6 +144,13 @@ async def test_send_is_idempotent_per_transaction_id(clients: Clients) -> None:
     await say(alice, room_id, "fence")
     events = timeline(await sync_until(bob, bodies_seen(room_id, ["fence"])), room_id)
     assert bodies(events) == ["only once", "fence"]
+    # The txnId is scoped to the request path: another room is another request.
+    other_room = await shared_room(alice, bob)
+    elsewhere = expect(await alice.room_send(other_room, "m.room.message", content, tx_id="txn-1"),
+                       RoomSendResponse)
+    assert elsewhere.event_id != first.event_id
+    events = timeline(await sync_until(bob, bodies_seen(other_room, ["only once"])), other_room)
+    assert bodies(events) == ["only once"]
 
 
 async def test_messages_pagination_backwards_and_forwards(clients: Clients) -> None:
@@ -363,3 +376,45 @@ async def test_joined_rooms_and_members(clients: Clients) -> None:
     # Someone outside the room may not list its members.
     response = await carol.joined_members(first)
     assert http_status(response) == 403 and errcode(response) == "M_FORBIDDEN"
+
+
+async def test_name_topic_and_profile_changes_reach_the_other_member(clients: Clients) -> None:
+    """Spec m.room.name / m.room.topic state events, and client-server-api
+    "Events on change of profile information": a new display name is sent as
+    a new m.room.member event into every room the user is joined to."""
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    room_id = await shared_room(alice, bob, name="Before", topic="old topic")
+    await sync_until(bob, lambda seen: room_id in bob.rooms)
+    assert bob.rooms[room_id].name == "Before"
+
+    expect(await alice.room_put_state(room_id, "m.room.name", {"name": "After"}), RoomPutStateResponse)
+    expect(await alice.room_put_state(room_id, "m.room.topic", {"topic": "new topic"}),
+           RoomPutStateResponse)
+
+    def state_seen(event_type: str, key: str, value: str) -> Callable[[list[SyncResponse]], bool]:
+        return lambda seen: any(raw(e).get("type") == event_type
+                                and raw(e)["content"].get(key) == value
+                                for e in timeline(seen, room_id))
+
+    seen = await sync_until(bob, state_seen("m.room.topic", "topic", "new topic"))
+    renames = [raw(e) for e in timeline(seen, room_id) if raw(e).get("type") == "m.room.name"]
+    assert [e["content"] for e in renames] == [{"name": "After"}]
+    assert renames[0]["sender"] == alice.user_id and renames[0]["state_key"] == ""
+    assert renames[0]["unsigned"]["prev_content"] == {"name": "Before"}
+    # nio's room model, built from the sync, follows the state.
+    assert bob.rooms[room_id].name == "After"
+    assert bob.rooms[room_id].topic == "new topic"
+
+    expect(await alice.set_displayname("Alice Liddell"), ProfileSetDisplayNameResponse)
+    seen = await sync_until(bob, state_seen("m.room.member", "displayname", "Alice Liddell"))
+    member = next(raw(e) for e in timeline(seen, room_id)
+                  if raw(e).get("type") == "m.room.member" and raw(e)["state_key"] == alice.user_id)
+    assert member["content"]["membership"] == "join"
+    assert member["unsigned"]["prev_content"]["membership"] == "join"
+    assert bob.rooms[room_id].user_name(alice.user_id) == "Alice Liddell"
+    shown = expect(await bob.get_displayname(alice.user_id), ProfileGetDisplayNameResponse)
+    assert shown.displayname == "Alice Liddell"
+    member_state = expect(await bob.room_get_state_event(room_id, "m.room.member", alice.user_id),
+                          RoomGetStateEventResponse)
+    assert member_state.content["displayname"] == "Alice Liddell"
