@@ -4,10 +4,14 @@ list for a user"; sync.yaml device_lists; keys.yaml GET /keys/changes).
 Changes are rows in the device-list stream (kith.store.e2ee_device_lists).
 What a user is told for (since, upto]:
 
-* changed: users sharing a room with them whose devices or cross-signing keys
-  changed (themselves included, for their own other devices), and users they
-  newly share a room with;
-* left: users they shared a room with before and share none with now.
+* changed: users sharing a room with them now whose devices or cross-signing
+  keys changed (themselves included, for their own other devices), and users
+  they newly share a room with;
+* left: users they shared a room with at `since` and share none with now.
+
+Nobody else is named: a user who joins or leaves a room the viewer is not in
+(say, one the viewer left long ago) is no business of the viewer's, and naming
+them would reveal that room's membership.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from kith.sync.notifier import Notifier
 
 # Memberships that make two users "share a room" for device tracking.
 SHARING = ("join",)
+# Every membership a user keeps a room_members row for; a room the viewer has
+# no row in (or forgot) was never theirs to hear about.
+EVER_IN = ("join", "leave", "ban", "invite", "knock")
 
 
 @dataclass(slots=True)
@@ -54,28 +61,41 @@ class DeviceLists:
         if not changes:
             return out
         sharing = await self.store.users_sharing_rooms(user_id)
-        my_rooms = {room for room, _, _ in await self._events.rooms_for_user(
-            user_id, ["join", "leave", "ban"])}
-        maybe_left: set[str] = set()
+        rooms = await self._events.rooms_for_user(user_id, EVER_IN)
+        my_rooms = {room for room, membership, _ in rooms if membership in SHARING}
+        known_rooms = {room for room, _, _ in rooms}
+        rooms_left: set[str] = set()  # rooms the user is no longer joined to
+        others_gone: dict[str, set[str]] = {}  # share no room now: rooms they changed in
         for change in changes:
             if change.room_id is None:
                 if change.user_id == user_id or change.user_id in sharing:
                     out.changed.add(change.user_id)
             elif change.user_id == user_id:
-                # Our own membership changed: everyone in that room is new to us
-                # (joined) or may have left our view (left).
-                members = set(await self._events.members(change.room_id, SHARING))
-                if user_id in members:
-                    out.changed |= members - {user_id}
+                if change.room_id in my_rooms:
+                    # We joined: everyone there now shares a room with us.
+                    members = await self._events.members(change.room_id, SHARING)
+                    out.changed |= set(members) - {user_id}
                 else:
-                    maybe_left |= members
-            elif change.room_id in my_rooms:
-                if change.user_id in sharing:
-                    out.changed.add(change.user_id)
-                else:
-                    maybe_left.add(change.user_id)
-        out.left = {u for u in maybe_left if u not in sharing and u != user_id}
-        out.changed -= out.left
+                    rooms_left.add(change.room_id)
+            elif change.user_id in sharing:
+                if change.room_id in my_rooms:
+                    out.changed.add(change.user_id)  # e.g. joined one of our rooms
+            elif change.room_id in known_rooms:
+                others_gone.setdefault(change.user_id, set()).add(change.room_id)
+        maybe_left: set[str] = set()  # shared a room with the user at `since`
+        if rooms_left or others_gone:
+            rooms_then = await self.store.joined_rooms_at(user_id, since)
+            for room in rooms_left & rooms_then:
+                # We left: whoever was there with us at `since` may be gone from view.
+                maybe_left |= await self.store.joined_members_at(room, since)
+            for other, changed_in in others_gone.items():
+                # They were in view at `since` only if joined then to a room we
+                # were joined to then; they stopped sharing it by leaving it, so
+                # it is one they changed in.
+                if other not in maybe_left and changed_in & rooms_then and \
+                        rooms_then & await self.store.joined_rooms_at(other, since):
+                    maybe_left.add(other)
+        out.left = maybe_left - sharing - {user_id}
         return out
 
     # -- hooks -------------------------------------------------------------------------

@@ -78,6 +78,24 @@ class DeviceListStore:
             " AND b.membership = 'join'", (user_id,)).fetchall())
         return {r[0] for r in rows}
 
+    async def joined_rooms_at(self, user_id: str, position: int) -> set[str]:
+        """Rooms the user was joined to at stream position `position`: those
+        whose latest member event for them up to there says join."""
+        rows = await self._db.read(lambda cur: cur.execute(
+            "SELECT room_id, json_extract(CAST(json AS TEXT), '$.content.membership'),"
+            " MAX(stream_id) FROM events WHERE type = 'm.room.member' AND state_key = ?"
+            " AND stream_id <= ? GROUP BY room_id", (user_id, position)).fetchall())
+        return {r[0] for r in rows if r[1] == "join"}
+
+    async def joined_members_at(self, room_id: str, position: int) -> set[str]:
+        """Users joined to the room at stream position `position`."""
+        rows = await self._db.read(lambda cur: cur.execute(
+            "SELECT state_key, json_extract(CAST(json AS TEXT), '$.content.membership'),"
+            " MAX(stream_id) FROM events WHERE room_id = ? AND type = 'm.room.member'"
+            " AND state_key IS NOT NULL AND stream_id <= ? GROUP BY state_key",
+            (room_id, position)).fetchall())
+        return {r[0] for r in rows if r[1] == "join"}
+
     async def previous_membership(self, room_id: str, user_id: str, before: int) -> str | None:
         """The user's membership in the room just before stream position `before`."""
         row = await self._db.read(lambda cur: cur.execute(
