@@ -72,10 +72,22 @@ async def test_backup_keys_keep_the_better_copy(client: httpx.AsyncClient) -> No
     # Another user's backup is invisible.
     await bob.request("GET", "/room_keys/keys", params=params, expect=404)
 
+    # Deleting keys changes the etag (key_backup.yaml: it represents the stored
+    # keys), both in the response and in the version's info.
     deleted = await alice.request("DELETE", f"/room_keys/keys/{ROOM}/s2", params=params)
-    assert deleted["count"] == 1
-    await alice.request("DELETE", "/room_keys/keys", params=params)
-    assert (await alice.request("GET", "/room_keys/version"))["count"] == 0
+    validate_response("key_backup.yaml", "delete", "/room_keys/keys/{roomId}/{sessionId}", 200,
+                      deleted)
+    assert deleted["count"] == 1 and deleted["etag"] != last["etag"]
+    info = await alice.request("GET", "/room_keys/version")
+    assert (info["count"], info["etag"]) == (1, deleted["etag"])
+    emptied = await alice.request("DELETE", "/room_keys/keys", params=params)
+    validate_response("key_backup.yaml", "delete", "/room_keys/keys", 200, emptied)
+    assert emptied["count"] == 0 and emptied["etag"] not in (deleted["etag"], last["etag"])
+    info = await alice.request("GET", "/room_keys/version")
+    assert (info["count"], info["etag"]) == (0, emptied["etag"])
+    # Deleting what is not there changes nothing.
+    again = await alice.request("DELETE", f"/room_keys/keys/{ROOM}", params=params)
+    assert again == emptied
 
 
 async def test_writing_to_an_old_version_is_403(client: httpx.AsyncClient) -> None:
