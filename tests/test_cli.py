@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from conftest import REPO  # type: ignore[import-not-found]
+REPO = Path(__file__).resolve().parents[1]
 
 V3 = "/_matrix/client/v3"
 
