@@ -170,6 +170,7 @@ def build_app(config: Config) -> App:
     accounts.on_devices_deleted.append(e2ee.devices_deleted)
     accounts.on_deactivated.append(e2ee.deactivated)
     accounts.on_device_added.append(e2ee.device_lists.key_changed)
+    accounts.on_device_renamed.append(e2ee.device_lists.key_changed)
     accounts.on_deactivated.append(room_service.leave_all)
     room_service.after_persist.append(e2ee.device_lists.after_persist)
     sync_handler.extensions.append(e2ee.sync_extension)

@@ -41,10 +41,21 @@ def routes(accounts: AccountService, uia: UserInteractiveAuth) -> list[Route]:
 
     async def update_device(request: Request) -> dict[str, Any]:
         """PUT /_matrix/client/v3/devices/{deviceId}"""
+        user_id, device_id = request.user.user_id, request.path_params["deviceId"]
         body = request.json_object(allow_empty=True)
         name = opt_str(body, "display_name")
-        if not await store.set_device_name(request.user.user_id, request.path_params["deviceId"], name):
+        device = await store.get_device(user_id, device_id)
+        if device is None:
             raise not_found("Unknown device")
+        # device_management.yaml: "If not given, the display name is unchanged."
+        if name is None or name == device.display_name:
+            return {}
+        if not await store.set_device_name(user_id, device_id, name):
+            raise not_found("Unknown device")
+        # Others see the name in /keys/query (keys.yaml unsigned.device_display_name);
+        # end_to_end_encryption.md: device_lists.changed tells them to query again.
+        for hook in accounts.on_device_renamed:
+            await hook(user_id)
         return {}
 
     async def delete_device(request: Request) -> dict[str, Any]:

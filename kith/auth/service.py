@@ -34,6 +34,8 @@ class AccountService:
         self.on_deactivated: list[Callable[[str], Awaitable[None]]] = []
         # Called after a new device signs in (device-list updates for others).
         self.on_device_added: list[Callable[[str], Awaitable[None]]] = []
+        # Called after a device's display name changes (device-list updates for others).
+        self.on_device_renamed: list[Callable[[str], Awaitable[None]]] = []
         # Called when a deactivating user asks for erasure (after on_deactivated,
         # so their rooms are left first): their data and media go.
         self.on_erased: list[Callable[[str], Awaitable[object]]] = []

@@ -133,3 +133,30 @@ async def test_deleting_a_device_removes_its_keys(client: httpx.AsyncClient) -> 
     assert query["device_keys"][alice.user_id] == {}
     want = {"one_time_keys": {alice.user_id: {alice.device_id: "signed_curve25519"}}}
     assert (await bob.request("POST", "/keys/claim", want))["one_time_keys"] == {}
+
+
+async def test_renaming_a_device_is_a_device_list_change(client: httpx.AsyncClient) -> None:
+    """The name is part of what /keys/query returns (unsigned.device_display_name),
+    so others are told to query again (end_to_end_encryption.md device_lists)."""
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    await upload_device(alice)
+    room = await alice.create_room(invite=[bob.user_id])
+    await bob.join(room)
+    since = (await bob.sync())["next_batch"]
+    poll = asyncio.create_task(bob.sync(since, timeout=10000))
+    await asyncio.sleep(0.1)
+    await alice.request("PUT", f"/devices/{alice.device_id}", {"display_name": "Laptop"})
+    woke = await asyncio.wait_for(poll, 5)
+    assert woke["device_lists"]["changed"] == [alice.user_id]
+    query = await bob.request("POST", "/keys/query", {"device_keys": {alice.user_id: []}})
+    assert query["device_keys"][alice.user_id][alice.device_id]["unsigned"] == \
+        {"device_display_name": "Laptop"}
+
+    # No name given (device_management.yaml: unchanged) or the same name: no change.
+    await alice.request("PUT", f"/devices/{alice.device_id}", {})
+    await alice.request("PUT", f"/devices/{alice.device_id}", {"display_name": "Laptop"})
+    quiet = await bob.sync(woke["next_batch"])
+    assert quiet["device_lists"]["changed"] == []
+    assert (await alice.request("GET", f"/devices/{alice.device_id}"))["display_name"] == "Laptop"
+    missing = await alice.request("PUT", "/devices/NOPE", {"display_name": "x"}, expect=404)
+    assert missing["errcode"] == "M_NOT_FOUND"
