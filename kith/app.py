@@ -117,8 +117,8 @@ def build_app(config: Config) -> App:
     alias_store = AliasStore(db)
     room_service = RoomService(config.server_name, signing_key, event_store, notifier)
     erasures = erasure_store.ErasureStore(db)
-    serializer = EventSerializer(event_store, AggregationStore(db), erasures)
     visibility = VisibilityFilter(event_store)
+    serializer = EventSerializer(event_store, AggregationStore(db), erasures, visibility)
     relation_store = RelationStore(db)
 
     account_data = AccountDataStore(db)

@@ -3,7 +3,12 @@ age, transaction_id (only for the device that sent it), prev_content /
 replaces_state for state events, and redacted_because for redacted events.
 
 Events of an erased account (kith.store.erasure) are served redacted to
-readers who first joined the room after the erasure."""
+readers who first joined the room after the erasure.
+
+Bundled aggregations (an edit, a thread's latest event) are events in their
+own right: one the reader may not see under history visibility (sent after
+they left, say) is left out, as /event would refuse it.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from kith.events.client_format import to_client_event, to_client_event_without_r
 from kith.events.redaction import redact_client_event
 from kith.events.room_versions import V11, RoomVersion
 from kith.http.types import Requester
+from kith.rooms.visibility import VisibilityFilter
 from kith.store.aggregations import AggregationStore, Bundles
 from kith.store.erasure import ErasureStore
 from kith.store.events import EventStore, StoredEvent
@@ -22,10 +28,12 @@ from kith.store.events import EventStore, StoredEvent
 
 class EventSerializer:
     def __init__(self, events: EventStore, aggregations: AggregationStore | None = None,
-                 erasures: ErasureStore | None = None) -> None:
+                 erasures: ErasureStore | None = None,
+                 visibility: VisibilityFilter | None = None) -> None:
         self._events = events
         self._aggregations = aggregations
         self._erasures = erasures
+        self._visibility = visibility
 
     async def _version(self, room_id: str) -> RoomVersion:
         return await self._events.room_version(room_id) or V11
@@ -39,6 +47,8 @@ class EventSerializer:
             bundles = await self._aggregations.bundles(
                 [e.event_id for e in events if e.state_key is None and not e.redacted_by],
                 requester.user_id if requester else None)
+            if requester is not None:
+                bundles = await self._visible_bundles(bundles, requester.user_id)
         related = [e.prev_state_id for e in events if e.prev_state_id]
         related += [e.redacted_by for e in events if e.redacted_by]
         others = await self._events.get_events([r for r in related if r])
@@ -58,6 +68,27 @@ class EventSerializer:
                     client.setdefault("unsigned", {})["m.relations"] = relations
             out.append(client)
         return out
+
+    async def _visible_bundles(self, bundles: Bundles, user_id: str) -> Bundles:
+        """Drop bundled events the reader may not see (history visibility)."""
+        if self._visibility is None:
+            return bundles
+        bundled = list(bundles.replacements.values())
+        bundled += [latest for _, latest in bundles.threads.values()]
+        if not bundled:
+            return bundles
+        by_room: dict[str, list[StoredEvent]] = {}
+        for event in bundled:
+            by_room.setdefault(event.room_id, []).append(event)
+        seen: set[str] = set()
+        for room_id, events in by_room.items():
+            seen.update(e.event_id for e in await self._visibility.filter(room_id, user_id, events))
+        if len(seen) == len(bundled):
+            return bundles
+        return Bundles(
+            {k: e for k, e in bundles.replacements.items() if e.event_id in seen},
+            {k: t for k, t in bundles.threads.items() if t[1].event_id in seen},
+            bundles.references)
 
     async def _erased_senders(self, events: Sequence[StoredEvent], bundles: Bundles | None,
                               requester: Requester | None) -> set[tuple[str, str]]:

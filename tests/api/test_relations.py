@@ -222,3 +222,35 @@ async def test_thread_summary_shows_only_a_latest_event_the_user_may_see(
     assert thread_of(theirs, seen_root)["latest_event"]["event_id"] == seen_reply
     assert thread_of(theirs, bare_root) is None  # no reply of that thread is visible to Bob
     assert hidden not in str(theirs)
+
+
+async def test_bundled_edit_and_thread_reply_after_leaving_are_not_served(
+        client: httpx.AsyncClient) -> None:
+    # Bundled aggregations are events too: sent after bob left, under the
+    # default "shared" visibility he may not see them, so neither /messages
+    # nor /event may hand them out inside the root's unsigned.m.relations.
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    root = await alice.send(room, "root")
+    early = await alice.send(room, thread_reply(root, "seen by bob"))
+    await bob.request("POST", f"/rooms/{room}/leave", {})
+    await alice.send(room, thread_reply(root, "after bob left"))
+    await alice.send(room, {"msgtype": "m.text", "body": "* edited", "m.new_content": {
+        "msgtype": "m.text", "body": "edited"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": root}})
+
+    def bundled(event: dict[str, Any]) -> dict[str, Any]:
+        return dict(event.get("unsigned", {}).get("m.relations", {}))
+
+    seen_by_alice = bundled(await alice.request("GET", f"/rooms/{room}/event/{root}"))
+    assert seen_by_alice["m.thread"]["latest_event"]["content"]["body"] == "after bob left"
+    assert "m.replace" in seen_by_alice
+
+    page = await bob.request("GET", f"/rooms/{room}/messages", params={"dir": "b", "limit": 50})
+    (served,) = [e for e in page["chunk"] if e["event_id"] == root]
+    for event in (served, await bob.request("GET", f"/rooms/{room}/event/{root}")):
+        relations_seen = bundled(event)
+        assert "m.replace" not in relations_seen
+        assert relations_seen.get("m.thread", {}).get("latest_event", {}).get("event_id") in (
+            None, early)
