@@ -19,7 +19,7 @@ import pytest
 
 from js_runner import run_script  # type: ignore[import-not-found]
 
-SCENARIOS = ["rooms", "todevice", "verification", "user_verification", "backup"]
+SCENARIOS = ["rooms", "many_devices", "todevice", "verification", "user_verification", "backup"]
 SCRIPT_TIMEOUT_S = 150
 
 
