@@ -35,6 +35,9 @@ from kith.store.relations import RelationStore
 from kith.store.reports import ReportStore
 from kith.sync.handler import SyncHandler
 from kith.sync.ignored import IgnoredUsers
+from kith.sync.presence import PresenceSection
+from kith.ephemeral.presence import PresenceTracker
+from kith.store import presence as presence_store
 from kith.sync.notifier import Notifier
 from kith.store import account_data as account_data_store, filters as filters_store
 from kith.store import profiles as profiles_store, push_rules as push_rules_store
@@ -68,7 +71,8 @@ STREAM_TABLES: list[str] = [*events_store.STREAM_TABLES]
 SCHEMAS += [account_data_store.SCHEMA, receipts_store.SCHEMA, profiles_store.SCHEMA,
             pushers_store.SCHEMA, push_rules_store.SCHEMA, filters_store.SCHEMA]
 STREAM_TABLES += [*account_data_store.STREAM_TABLES, *receipts_store.STREAM_TABLES]
-SCHEMAS += [e2ee_service.SCHEMA]
+SCHEMAS += [e2ee_service.SCHEMA, presence_store.SCHEMA]
+STREAM_TABLES += presence_store.STREAM_TABLES
 SCHEMAS += [media_store.SCHEMA, erasure_store.SCHEMA]
 STREAM_TABLES += e2ee_service.STREAM_TABLES
 
@@ -151,7 +155,13 @@ def build_app(config: Config) -> App:
     routes += receipts_api.routes(
         Receipts(event_store, visibility, receipt_store, account_data, notifier))
     routes += profile.routes(account_store, ProfileFieldStore(db), room_service)
-    routes += presence.routes(account_store)
+    presence_tracker, presence_section = None, None
+    if config.presence:
+        presence_rows = presence_store.PresenceStore(db)
+        presence_tracker = PresenceTracker(presence_rows, event_store, notifier.wake)
+        presence_section = PresenceSection(presence_tracker, presence_rows, event_store)
+        room_service.after_persist.append(presence_tracker.after_persist)
+    routes += presence.routes(account_store, presence_tracker, event_store.shares_room)
     routes += user_directory_api.routes(UserDirectoryStore(db))
     routes += pushers_api.routes(PusherStore(db))
     routes += push_rules_routes(push_rules_service)
@@ -162,7 +172,7 @@ def build_app(config: Config) -> App:
                              receipt_store.read_positions),
         account_data=account_data, receipts=receipt_store, typing=typing_tracker,
         extensions=[PushRulesSyncSource(push_rules_service.account_data_event)],
-        ignored=ignored_users,
+        ignored=ignored_users, presence=presence_section,
     )
     routes += sync_api.routes(sync_handler, filter_store.get_filter)
     e2ee = e2ee_service.E2EE.build(db, event_store, notifier, QueueLimits(
@@ -189,6 +199,8 @@ def build_app(config: Config) -> App:
     app = App(config=config, db=db, asgi=None, accounts=accounts)  # type: ignore[arg-type]
     app.shutdown_hooks.append(notifier.close)
     app.shutdown_hooks.append(typing_tracker.close)
+    if presence_tracker is not None:
+        app.shutdown_hooks.append(presence_tracker.close)
 
     async def lifespan(phase: str) -> None:
         if phase == "startup":

@@ -50,6 +50,11 @@ max_request_bytes = 1048576
 #   "off"     - none; clients may still enable it per room
 encryption = "private"
 
+# Presence (modules/presence.md): online / unavailable / offline, last active
+# time and status message, shared with the users who share a room with you.
+# Off: every user reads as offline and nothing is shared.
+presence = false
+
 # Messages waiting for one device to sync (room keys, verification requests):
 # at most to_device_queue in all and to_device_queue_per_sender from any one
 # user. Beyond a limit the oldest messages of the user with the most waiting
@@ -94,6 +99,7 @@ class Config:
     rate_limit: bool = True
     max_request_bytes: int = 1024 * 1024
     encryption: Encryption = "private"
+    presence: bool = False
     to_device_queue: int = 10_000
     to_device_queue_per_sender: int = 1_000
     log_level: str = "info"
@@ -169,6 +175,10 @@ def _from_toml(data_dir: Path, raw: dict[str, Any]) -> Config:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{key} must be an integer of at least 1")
             config = replace(config, **{key: value})  # type: ignore[arg-type]
+    if "presence" in raw:
+        if not isinstance(raw["presence"], bool):
+            raise ConfigError("presence must be true or false")
+        config = replace(config, presence=raw["presence"])
     media = raw.get("media", {})
     if not isinstance(media, dict):
         raise ConfigError("[media] must be a table")

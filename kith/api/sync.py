@@ -45,6 +45,7 @@ def routes(handler: SyncHandler, lookup_filter: FilterLookup | None) -> list[Rou
         if presence is not None and presence not in ("offline", "online", "unavailable"):
             raise invalid_param("set_presence must be offline, online or unavailable")
         sync_filter = await resolve_filter(user.user_id, request.arg("filter"))
-        return await handler.sync(user, since, timeout, full_state == "true", sync_filter)
+        return await handler.sync(user, since, timeout, full_state == "true", sync_filter,
+                                  presence)
 
     return [Route("GET", "/_matrix/client/v3/sync", sync)]

@@ -19,7 +19,8 @@ from kith.sync.filters import SyncFilter, room_allowed
 from kith.sync.ignored import NOBODY, IgnoredUsers, without_ignored
 from kith.sync.notifier import Notifier
 from kith.sync.room_sections import RoomSections
-from kith.sync.sources import AccountDataSource, ExtensionSource, ReceiptSource, TypingSource
+from kith.sync.sources import (
+    AccountDataSource, ExtensionSource, PresenceSource, ReceiptSource, TypingSource)
 from kith.sync.tokens import SyncToken
 from kith.sync.unread import UnreadCounter, own_read_moved
 
@@ -32,7 +33,8 @@ class SyncHandler:
                  account_data: AccountDataSource | None = None,
                  receipts: ReceiptSource | None = None, typing: TypingSource | None = None,
                  extensions: list[ExtensionSource] | None = None,
-                 ignored: IgnoredUsers | None = None) -> None:
+                 ignored: IgnoredUsers | None = None,
+                 presence: PresenceSource | None = None) -> None:
         self._db = db
         self._events = events
         self._sections = sections
@@ -43,9 +45,23 @@ class SyncHandler:
         self._typing = typing
         self.extensions = extensions or []
         self._ignored = ignored
+        self._presence = presence
 
     async def sync(self, requester: Requester, since: SyncToken | None, timeout_ms: int,
-                   full_state: bool, sync_filter: SyncFilter) -> dict[str, Any]:
+                   full_state: bool, sync_filter: SyncFilter,
+                   set_presence: str | None = None) -> dict[str, Any]:
+        if self._presence is None:
+            return await self._sync(requester, since, timeout_ms, full_state, sync_filter)
+        # sync.yaml `set_presence`: polling /sync marks the client online unless
+        # it says otherwise; the connection lasts as long as the request.
+        await self._presence.sync_started(requester.user_id, set_presence)
+        try:
+            return await self._sync(requester, since, timeout_ms, full_state, sync_filter)
+        finally:
+            self._presence.sync_ended(requester.user_id, set_presence)
+
+    async def _sync(self, requester: Requester, since: SyncToken | None, timeout_ms: int,
+                    full_state: bool, sync_filter: SyncFilter) -> dict[str, Any]:
         deadline = time.monotonic() + min(timeout_ms, MAX_TIMEOUT_MS) / 1000
         while True:
             seen = self._notifier.version(requester.user_id)
@@ -74,7 +90,6 @@ class SyncHandler:
         if self._account_data is not None:
             global_data, room_data = await self._account_data.changed_since(user_id, since_pos, upto)
         response["account_data"] = {"events": global_data}
-        response["presence"] = {"events": []}
         news = news or bool(global_data)
 
         typing_rooms: set[str] = set()
@@ -111,6 +126,15 @@ class SyncHandler:
                 if newly_left or (since_pos is None and room_filter.include_leave):
                     rooms["leave"][room_id] = await self._sections.left(
                         room_id, requester, since_pos, member_pos, sync_filter, ignored)
+
+        presence: list[dict[str, Any]] = []
+        if self._presence is not None:
+            # Sharing a room is about membership, whatever the filter's rooms.
+            joined_all = {room_id for room_id, m, pos in memberships if m == "join" and pos <= upto}
+            presence = await self._presence.events(user_id, joined_all, since_pos, upto, ignored,
+                                                   sync_filter.presence)
+        response["presence"] = {"events": presence}
+        news = news or bool(presence)
 
         receipts: dict[str, dict[str, Any]] = {}
         if self._receipts is not None and joined_ids:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from kith.sync.filters import EventFilter
+
 
 class AccountDataSource(Protocol):
     async def changed_since(self, user_id: str, since: int | None, upto: int
@@ -38,3 +40,15 @@ class ExtensionSource(Protocol):
                           response: dict[str, Any]) -> bool:
         """Fill sections; True if anything new was added (ends a long-poll)."""
         ...
+
+
+class PresenceSource(Protocol):
+    """Presence for /sync (modules/presence.md); see kith.sync.presence."""
+
+    async def sync_started(self, user_id: str, set_presence: str | None) -> None: ...
+
+    def sync_ended(self, user_id: str, set_presence: str | None) -> None: ...
+
+    async def events(self, user_id: str, joined: set[str], since: int | None, upto: int,
+                     ignored: frozenset[str], presence_filter: EventFilter
+                     ) -> list[dict[str, Any]]: ...
