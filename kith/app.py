@@ -62,6 +62,8 @@ from kith.media.service import MediaService
 from kith.media.storage import MediaStorage
 from kith.store import media as media_store
 from kith.web.assets import StaticAssets
+from kith.api import openid as openid_api, thirdparty, threepid, voip
+from kith.store import openid as openid_store
 
 log = logging.getLogger("kith")
 
@@ -74,6 +76,7 @@ STREAM_TABLES += [*account_data_store.STREAM_TABLES, *receipts_store.STREAM_TABL
 SCHEMAS += [e2ee_service.SCHEMA, presence_store.SCHEMA]
 STREAM_TABLES += presence_store.STREAM_TABLES
 SCHEMAS += [media_store.SCHEMA, erasure_store.SCHEMA]
+SCHEMAS += [openid_store.SCHEMA]
 STREAM_TABLES += e2ee_service.STREAM_TABLES
 
 
@@ -194,6 +197,11 @@ def build_app(config: Config) -> App:
         max_thumbnail_pixels=config.media_max_thumbnail_pixels)
     routes += media_api.routes(media, legacy=config.media_legacy, url_preview=config.media_url_preview)
     accounts.on_erased += [erasures.erase, media.erase_user]
+    routes += threepid.routes() + thirdparty.routes(alias_store, account_store)
+    openid_tokens = openid_store.OpenIdStore(db)
+    routes += openid_api.routes(openid_tokens, config.server_name)
+    routes += voip.routes(config.turn_uris, config.turn_shared_secret, config.turn_ttl)
+    accounts.on_deactivated.append(openid_tokens.delete_user)
 
     limiter = RateLimiter(rate_per_second=2.0, burst=20) if config.rate_limit else None
     app = App(config=config, db=db, asgi=None, accounts=accounts)  # type: ignore[arg-type]

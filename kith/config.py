@@ -82,6 +82,17 @@ legacy = false
 # pages users link to; private and loopback addresses are always refused.
 url_preview = false
 
+[voip]
+# TURN servers for calls (voip.yaml, GET /voip/turnServer), e.g.
+# ["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:443?transport=tcp"].
+# Credentials follow the TURN REST API convention (coturn's use-auth-secret):
+# username "<expiry>:<user_id>", password base64(HMAC-SHA1(shared secret, username)).
+# Empty uris or secret: no TURN server is offered.
+turn_uris = []
+turn_shared_secret = ""
+# Lifetime of the credentials handed out, in seconds.
+turn_ttl = 86400
+
 [log]
 # One of "debug", "info", "warning", "error".
 level = "info"
@@ -108,6 +119,9 @@ class Config:
     media_max_thumbnail_pixels: int = 50_000_000
     media_legacy: bool = False
     media_url_preview: bool = False
+    turn_uris: tuple[str, ...] = ()
+    turn_shared_secret: str = ""
+    turn_ttl: int = 86400
 
     @property
     def database_path(self) -> Path:
@@ -183,6 +197,10 @@ def _from_toml(data_dir: Path, raw: dict[str, Any]) -> Config:
     if not isinstance(media, dict):
         raise ConfigError("[media] must be a table")
     config = _media_from_toml(config, media)
+    voip = raw.get("voip", {})
+    if not isinstance(voip, dict):
+        raise ConfigError("[voip] must be a table")
+    config = _voip_from_toml(config, voip)
     log = raw.get("log", {})
     if isinstance(log, dict) and "level" in log:
         config = replace(config, log_level=str(log["level"]))
@@ -204,6 +222,20 @@ def _media_from_toml(config: Config, media: dict[str, Any]) -> Config:
                 raise ConfigError(f"[media] {key} must be true or false")
             config = replace(config, **{field_name: media[key]})
     return config
+
+
+def _voip_from_toml(config: Config, voip: dict[str, Any]) -> Config:
+    uris = voip.get("turn_uris", [])
+    if not isinstance(uris, list) or not all(
+            isinstance(u, str) and u.startswith(("turn:", "turns:")) for u in uris):
+        raise ConfigError("[voip] turn_uris must be a list of turn: or turns: URIs")
+    secret = voip.get("turn_shared_secret", "")
+    if not isinstance(secret, str):
+        raise ConfigError("[voip] turn_shared_secret must be a string")
+    ttl = voip.get("turn_ttl", config.turn_ttl)
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 60:
+        raise ConfigError("[voip] turn_ttl must be an integer of at least 60")
+    return replace(config, turn_uris=tuple(uris), turn_shared_secret=secret, turn_ttl=ttl)
 
 
 def _str(raw: dict[str, Any], key: str) -> str:
