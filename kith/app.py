@@ -35,6 +35,7 @@ from kith.store.relations import RelationStore
 from kith.store.reports import ReportStore
 from kith.sync.handler import SyncHandler
 from kith.sync.ignored import IgnoredUsers
+from kith.sync.lazy_members import SentMembers
 from kith.sync.presence import PresenceSection
 from kith.ephemeral.presence import PresenceTracker
 from kith.store import presence as presence_store
@@ -147,7 +148,8 @@ def build_app(config: Config) -> App:
     routes += rooms_api.routes(room_service, account_store, alias_store, serializer, visibility,
                                config.encryption)
     routes += membership.routes(room_service, account_store, alias_store, serializer, visibility)
-    routes += messages.routes(event_store, serializer, visibility, ignored_users)
+    sent_members = SentMembers()  # lazy-loaded members each device holds: /sync and /messages
+    routes += messages.routes(event_store, serializer, visibility, ignored_users, sent_members)
     routes += directory.routes(room_service, alias_store, visibility)
     routes += public_rooms.routes(event_store, relation_store, config.server_name)
     routes += relations_api.routes(event_store, relation_store, serializer, visibility)
@@ -170,7 +172,7 @@ def build_app(config: Config) -> App:
     routes += push_rules_routes(push_rules_service)
     routes += filter_api.routes(filter_store)
     sync_handler = SyncHandler(
-        db, event_store, RoomSections(event_store, serializer, visibility), notifier,
+        db, event_store, RoomSections(event_store, serializer, visibility, sent_members), notifier,
         unread=UnreadCounter(event_store, push_rules_service.effective,
                              receipt_store.read_positions),
         account_data=account_data, receipts=receipt_store, typing=typing_tracker,

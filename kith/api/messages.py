@@ -16,6 +16,7 @@ from kith.store.events import EventStore, StoredEvent
 from kith.sync.filter_errors import FilterError
 from kith.sync.filters import RoomEventFilter, event_allowed, parse_room_event_filter
 from kith.sync.ignored import NOBODY, IgnoredUsers, hides
+from kith.sync.lazy_members import SentMembers
 from kith.sync.tokens import pagination_token, parse_position
 
 MAX_LIMIT = 1000
@@ -76,7 +77,8 @@ class Timeline:
 
 
 def routes(events: EventStore, serializer: EventSerializer, visibility: VisibilityFilter,
-           ignored_users: IgnoredUsers | None = None) -> list[Route]:
+           ignored_users: IgnoredUsers | None = None, sent_members: SentMembers | None = None
+           ) -> list[Route]:
     timeline = Timeline(events, visibility)
 
     async def ignored_by(user_id: str) -> frozenset[str]:
@@ -102,12 +104,17 @@ def routes(events: EventStore, serializer: EventSerializer, visibility: Visibili
         raise forbidden("You are not in this room")
 
     async def lazy_members(room_id: str, chunk: list[StoredEvent], requester: Requester,
-                           upto: int) -> list[dict[str, Any]]:
+                           upto: int, redundant: bool) -> list[dict[str, Any]]:
         # Lazy-loading room members: the member events of the chunk's senders,
-        # read by key rather than the room's whole member list.
+        # read by key rather than the room's whole member list, less those the
+        # device provably holds from /sync unless include_redundant_members.
         senders = {e.sender for e in chunk}
         state = await events.state_at(room_id, upto, ["m.room.member"], state_keys=senders)
-        return await serializer.serialize(list(state.values()), requester)
+        members = list(state.values())
+        if not redundant and sent_members is not None:
+            members = sent_members.unsent((requester.user_id, requester.device_id), room_id,
+                                          members)
+        return await serializer.serialize(members, requester)
 
     async def messages(request: Request) -> dict[str, Any]:
         """GET /_matrix/client/v3/rooms/{roomId}/messages"""
@@ -149,7 +156,8 @@ def routes(events: EventStore, serializer: EventSerializer, visibility: Visibili
             body["end"] = pagination_token(next_pos)
         if event_filter is not None and event_filter.lazy_load_members and chunk:
             upto = max(e.stream_id for e in chunk)
-            body["state"] = await lazy_members(room_id, chunk, user, upto)
+            body["state"] = await lazy_members(room_id, chunk, user, upto,
+                                               event_filter.include_redundant_members)
         return body
 
     async def context(request: Request) -> dict[str, Any]:

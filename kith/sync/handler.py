@@ -50,6 +50,9 @@ class SyncHandler:
     async def sync(self, requester: Requester, since: SyncToken | None, timeout_ms: int,
                    full_state: bool, sync_filter: SyncFilter,
                    set_presence: str | None = None) -> dict[str, Any]:
+        # The device has everything sent up to `since` (lazy-loaded members).
+        self._sections.sent_members.synced((requester.user_id, requester.device_id),
+                                           since.pos if since else None)
         if self._presence is None:
             return await self._sync(requester, since, timeout_ms, full_state, sync_filter)
         # sync.yaml `set_presence`: polling /sync marks the client online unless

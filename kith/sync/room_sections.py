@@ -17,6 +17,7 @@ from kith.rooms.visibility import VisibilityFilter, visible
 from kith.store.events import EventStore, RoomSnapshot, StoredEvent
 from kith.sync.filters import RoomEventFilter, SyncFilter, event_allowed
 from kith.sync.ignored import NOBODY, hides
+from kith.sync.lazy_members import SentMembers
 from kith.sync.tokens import pagination_token
 
 # Spec "Stripped state": what an invited user may see of the room.
@@ -38,10 +39,11 @@ def _as_filterable(event: StoredEvent) -> dict[str, Any]:
 
 class RoomSections:
     def __init__(self, events: EventStore, serializer: EventSerializer,
-                 visibility: VisibilityFilter) -> None:
+                 visibility: VisibilityFilter, sent_members: SentMembers | None = None) -> None:
         self._events = events
         self._serializer = serializer
         self._visibility = visibility
+        self.sent_members = sent_members or SentMembers()
 
     async def timeline(self, room_id: str, user_id: str, after: int | None, upto: int,
                        timeline_filter: RoomEventFilter, limit: int,
@@ -109,15 +111,27 @@ class RoomSections:
         lazy_for = ({e.sender for e in slice_.events} | {requester.user_id}) if lazy else None
         state_full = full or since is None
         state = await self.state_for(room_id, state_full, since, slice_, room_filter.state, lazy_for)
+        device = (requester.user_id, requester.device_id)
         if lazy and not state_full and slice_.events:
-            # Lazy loading: senders in this timeline get their member event even if
-            # it did not change (include_redundant_members is allowed to be true).
+            # Lazy loading: the timeline's senders get their member event even if
+            # it did not change, unless this device already holds that very
+            # event (a "redundant membership event") and the filter does not
+            # ask for include_redundant_members.
             have = {e.state_key for e in state if e.type == "m.room.member"}
             wanted = lazy_for - have  # type: ignore[operator]
             if wanted:
-                members = await self._events.state_at(room_id, slice_.start, ["m.room.member"],
-                                                      state_keys=wanted)
-                state += list(members.values())
+                found = await self._events.state_at(room_id, slice_.start, ["m.room.member"],
+                                                    state_keys=wanted)
+                members = list(found.values())
+                redundant = room_filter.state.include_redundant_members or \
+                    room_filter.timeline.include_redundant_members
+                if not redundant:
+                    members = self.sent_members.unsent(device, room_id, members)
+                state += members
+        if lazy:
+            # What the device now holds: the state, then the timeline's member events.
+            self.sent_members.remember(device, room_id, [
+                e for e in [*state, *slice_.events] if e.type == "m.room.member"], upto)
         section: dict[str, Any] = {
             "timeline": {
                 "events": await self._serializer.serialize(slice_.events, requester, False),
