@@ -63,6 +63,8 @@ from kith.media.service import MediaService
 from kith.media.storage import MediaStorage
 from kith.store import media as media_store
 from kith.web.assets import StaticAssets
+from kith.api import hierarchy, timestamp
+from kith.store import timestamps as timestamps_store
 from kith.api import openid as openid_api, thirdparty, threepid, voip
 from kith.store import openid as openid_store
 
@@ -77,6 +79,7 @@ STREAM_TABLES += [*account_data_store.STREAM_TABLES, *receipts_store.STREAM_TABL
 SCHEMAS += [e2ee_service.SCHEMA, presence_store.SCHEMA]
 STREAM_TABLES += presence_store.STREAM_TABLES
 SCHEMAS += [media_store.SCHEMA, erasure_store.SCHEMA]
+SCHEMAS += [timestamps_store.SCHEMA]
 SCHEMAS += [openid_store.SCHEMA]
 STREAM_TABLES += e2ee_service.STREAM_TABLES
 
@@ -199,6 +202,8 @@ def build_app(config: Config) -> App:
         max_thumbnail_pixels=config.media_max_thumbnail_pixels)
     routes += media_api.routes(media, legacy=config.media_legacy, url_preview=config.media_url_preview)
     accounts.on_erased += [erasures.erase, media.erase_user]
+    routes += hierarchy.routes(event_store)
+    routes += timestamp.routes(event_store, timestamps_store.TimestampStore(db), visibility)
     routes += threepid.routes() + thirdparty.routes(alias_store, account_store)
     openid_tokens = openid_store.OpenIdStore(db)
     routes += openid_api.routes(openid_tokens, config.server_name)
