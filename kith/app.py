@@ -63,6 +63,10 @@ from kith.media.service import MediaService
 from kith.media.storage import MediaStorage
 from kith.store import media as media_store
 from kith.web.assets import StaticAssets
+from kith.api import notifications as notifications_api, search as search_api
+from kith.api.event_indexer import EventIndexer
+from kith.store import notifications as notifications_store
+from kith.store.search import SearchStore
 from kith.api import hierarchy, timestamp
 from kith.store import timestamps as timestamps_store
 from kith.api import openid as openid_api, thirdparty, threepid, voip
@@ -79,6 +83,7 @@ STREAM_TABLES += [*account_data_store.STREAM_TABLES, *receipts_store.STREAM_TABL
 SCHEMAS += [e2ee_service.SCHEMA, presence_store.SCHEMA]
 STREAM_TABLES += presence_store.STREAM_TABLES
 SCHEMAS += [media_store.SCHEMA, erasure_store.SCHEMA]
+SCHEMAS += [notifications_store.SCHEMA]
 SCHEMAS += [timestamps_store.SCHEMA]
 SCHEMAS += [openid_store.SCHEMA]
 STREAM_TABLES += e2ee_service.STREAM_TABLES
@@ -202,6 +207,17 @@ def build_app(config: Config) -> App:
         max_thumbnail_pixels=config.media_max_thumbnail_pixels)
     routes += media_api.routes(media, legacy=config.media_legacy, url_preview=config.media_url_preview)
     accounts.on_erased += [erasures.erase, media.erase_user]
+    notification_rows = notifications_store.NotificationStore(db)
+    search_index = SearchStore(db)
+    indexer = EventIndexer([notifications_api.NotificationRecorder(
+        event_store, notification_rows, push_rules_service.effective,
+        notification_rows.joined).catch_up, search_index.catch_up])
+    room_service.after_persist.append(indexer.after_persist)
+    routes += notifications_api.routes(notification_rows, indexer.catch_up, event_store,
+                                       serializer, receipt_store.read_positions, ignored_users.of)
+    routes += search_api.routes(search_api.RoomEventSearch(
+        event_store, search_index, serializer, visibility, indexer.catch_up, ignored_users.of))
+    accounts.on_deactivated.append(notification_rows.delete_user)
     routes += hierarchy.routes(event_store)
     routes += timestamp.routes(event_store, timestamps_store.TimestampStore(db), visibility)
     routes += threepid.routes() + thirdparty.routes(alias_store, account_store)
@@ -214,6 +230,7 @@ def build_app(config: Config) -> App:
     app = App(config=config, db=db, asgi=None, accounts=accounts)  # type: ignore[arg-type]
     app.shutdown_hooks.append(notifier.close)
     app.shutdown_hooks.append(typing_tracker.close)
+    app.shutdown_hooks.append(indexer.close)
     if presence_tracker is not None:
         app.shutdown_hooks.append(presence_tracker.close)
 
