@@ -63,6 +63,7 @@ from kith.media.service import MediaService
 from kith.media.storage import MediaStorage
 from kith.store import media as media_store
 from kith.web.assets import StaticAssets
+from kith.api import admin, old_sync, refresh, room_initial_sync
 from kith.api import notifications as notifications_api, search as search_api
 from kith.api.event_indexer import EventIndexer
 from kith.store import notifications as notifications_store
@@ -150,7 +151,7 @@ def build_app(config: Config) -> App:
     typing_tracker = TypingTracker(wake_room)
 
     routes: list[Route] = []
-    routes += discovery.routes(config.base_url)
+    routes += discovery.routes(config.base_url, config.support_page, config.support_admin)
     routes += account.routes(config, accounts, uia)
     routes += devices.routes(accounts, uia)
     routes += rooms_api.routes(room_service, account_store, alias_store, serializer, visibility,
@@ -207,6 +208,13 @@ def build_app(config: Config) -> App:
         max_thumbnail_pixels=config.media_max_thumbnail_pixels)
     routes += media_api.routes(media, legacy=config.media_legacy, url_preview=config.media_url_preview)
     accounts.on_erased += [erasures.erase, media.erase_user]
+    room_infos = room_initial_sync.RoomInfos(event_store, serializer, visibility, account_data,
+                                             ignored_users.of)
+    event_stream = old_sync.EventStream(db, event_store, serializer, visibility, notifier)
+    room_service.after_persist.append(event_stream.wake_peekers)
+    routes += room_initial_sync.routes(room_infos) + old_sync.routes(
+        event_stream, room_infos, event_store, serializer, visibility, account_data, db)
+    routes += admin.routes(account_store) + refresh.routes()
     notification_rows = notifications_store.NotificationStore(db)
     search_index = SearchStore(db)
     indexer = EventIndexer([notifications_api.NotificationRecorder(

@@ -93,6 +93,14 @@ turn_shared_secret = ""
 # Lifetime of the credentials handed out, in seconds.
 turn_ttl = 86400
 
+[support]
+# Published at /.well-known/matrix/support (support.yaml) when either is set:
+# a help page for this server's users, and the Matrix ID to contact its
+# administrator at (it may live on another server, reachable when this one
+# is down). Neither set: the endpoint answers 404, "no support information".
+page = ""
+admin_matrix_id = ""
+
 [log]
 # One of "debug", "info", "warning", "error".
 level = "info"
@@ -122,6 +130,8 @@ class Config:
     turn_uris: tuple[str, ...] = ()
     turn_shared_secret: str = ""
     turn_ttl: int = 86400
+    support_page: str = ""
+    support_admin: str = ""
 
     @property
     def database_path(self) -> Path:
@@ -201,6 +211,10 @@ def _from_toml(data_dir: Path, raw: dict[str, Any]) -> Config:
     if not isinstance(voip, dict):
         raise ConfigError("[voip] must be a table")
     config = _voip_from_toml(config, voip)
+    support = raw.get("support", {})
+    if not isinstance(support, dict):
+        raise ConfigError("[support] must be a table")
+    config = _support_from_toml(config, support)
     log = raw.get("log", {})
     if isinstance(log, dict) and "level" in log:
         config = replace(config, log_level=str(log["level"]))
@@ -236,6 +250,16 @@ def _voip_from_toml(config: Config, voip: dict[str, Any]) -> Config:
     if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 60:
         raise ConfigError("[voip] turn_ttl must be an integer of at least 60")
     return replace(config, turn_uris=tuple(uris), turn_shared_secret=secret, turn_ttl=ttl)
+
+
+def _support_from_toml(config: Config, support: dict[str, Any]) -> Config:
+    page = support.get("page", "")
+    if not isinstance(page, str) or (page and not page.startswith(("https://", "http://"))):
+        raise ConfigError("[support] page must be an http(s) URL or empty")
+    admin = support.get("admin_matrix_id", "")
+    if not isinstance(admin, str) or (admin and not (admin.startswith("@") and ":" in admin)):
+        raise ConfigError("[support] admin_matrix_id must be a Matrix user ID or empty")
+    return replace(config, support_page=page, support_admin=admin)
 
 
 def _str(raw: dict[str, Any], key: str) -> str:

@@ -165,11 +165,12 @@ class RoomEventSearch:
         context = criteria.context
         assert context is not None
         user_id, room_id = requester.user_id, event.room_id
+        ignored = await self._ignored_of(user_id)
         before, before_next = await self._timeline.page(
-            room_id, user_id, event.stream_id - 1, True, context.before, None, None) \
+            room_id, user_id, event.stream_id - 1, True, context.before, None, None, ignored) \
             if context.before else ([], event.stream_id - 1)
         after, after_next = await self._timeline.page(
-            room_id, user_id, event.stream_id, False, context.after, None, None) \
+            room_id, user_id, event.stream_id, False, context.after, None, None, ignored) \
             if context.after else ([], event.stream_id)
         last = after[-1].stream_id if after else event.stream_id
         out: dict[str, Any] = {
