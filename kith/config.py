@@ -70,8 +70,10 @@ max_upload_bytes = 104857600
 # Total bytes of media one user may store; 0 means no quota.
 user_quota_bytes = 0
 
-# Images with more pixels than this are never thumbnailed (decompression bombs).
-max_thumbnail_pixels = 50000000
+# Images that would decode to more pixels than this are never thumbnailed
+# (413): a decoded image takes about 4 bytes per pixel of memory. JPEG photos
+# (baseline) are decoded at a reduced scale and count at that scale.
+max_thumbnail_pixels = 24000000
 
 # Serve the deprecated unauthenticated /_matrix/media/v3/download and
 # /thumbnail endpoints (old clients). Off: they answer 404 M_NOT_FOUND.
@@ -124,7 +126,7 @@ class Config:
     log_level: str = "info"
     media_max_upload_bytes: int = 100 * 1024 * 1024
     media_user_quota_bytes: int = 0  # 0: no quota
-    media_max_thumbnail_pixels: int = 50_000_000
+    media_max_thumbnail_pixels: int = 24_000_000
     media_legacy: bool = False
     media_url_preview: bool = False
     turn_uris: tuple[str, ...] = ()

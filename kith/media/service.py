@@ -4,6 +4,7 @@ the metadata (kith.store.media) and the files (kith.media.storage)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -27,6 +28,10 @@ MAX_PENDING_PER_USER = 20
 DEFAULT_TIMEOUT_MS = 20_000
 MAX_TIMEOUT_MS = 60_000
 THUMBNAIL_WORKERS = max(1, min(4, os.cpu_count() or 1))
+# Animated thumbnails cost the most (a bounded budget of frames, still up to
+# about a second each): they may take at most half of the workers, so stills
+# keep being made while several animations are.
+ANIMATION_WORKERS = max(1, THUMBNAIL_WORKERS // 2)
 
 MEDIA_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 
@@ -74,6 +79,7 @@ class MediaService:
         self._uploaded: dict[str, asyncio.Event] = {}
         self._blob_lock = asyncio.Lock()
         self._thumb_workers = asyncio.Semaphore(THUMBNAIL_WORKERS)
+        self._animation_workers = asyncio.Semaphore(ANIMATION_WORKERS)
         self._thumb_locks: dict[str, asyncio.Lock] = {}
         self._last_expiry_sweep = 0
 
@@ -209,7 +215,8 @@ class MediaService:
                 found = self._cached(record, key)
                 if found is not None:
                     return found
-                async with self._thumb_workers:
+                animation_slot = self._animation_workers if animated else contextlib.nullcontext()
+                async with animation_slot, self._thumb_workers:
                     made = await asyncio.to_thread(self._make, record, content_type, box, method,
                                                    animated)
         finally:

@@ -1,8 +1,23 @@
 """Thumbnails with Pillow: blocking work, run by the service in a worker thread.
 
-Only the formats listed in FORMATS are ever decoded (Pillow is told so), the
-pixel count is checked from the header before any decoding (decompression
-bombs), and animations are limited in frames and total pixels.
+The work and memory of one thumbnail are bounded before anything is decoded
+(spec, "Security considerations": servers should not try to thumbnail images
+that are too large, and thumbnailing is a target for malicious files):
+
+* Only the formats in FORMATS are decoded (Pillow is told so).
+* A frame that would decode to more than `max_pixels` pixels is refused with
+  TooLarge (413), from the header alone. A baseline JPEG is decoded at a
+  reduced scale (draft), so it counts at that scale: a 48-megapixel photo
+  decodes to 12 megapixels or fewer. A progressive JPEG keeps full-size coefficient
+  buffers whatever the scale, so it counts at full size.
+* The decoded frame is the only full-size buffer: it is converted, reduced
+  and resampled in bands of rows into an intermediate as wide as the
+  thumbnail, never copied whole (no full-size copy for mode conversion,
+  alpha premultiplication or resampling).
+* An animation is decoded only when frames x canvas pixels and frames x
+  thumbnail pixels fit the budgets below; otherwise the thumbnail is a still
+  of the first frame (spec: when the media cannot be animated the server
+  behaves as though `animated` were false).
 """
 
 from __future__ import annotations
@@ -12,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kith.media.gifframes import count_frames
 from kith.media.sizing import Method, Plan, plan
 
 # Pillow is imported by the functions that use it, on the first thumbnail, not
@@ -28,8 +44,21 @@ FORMATS = {
     "image/webp": "WEBP",
     "image/bmp": "BMP",
 }
+
 MAX_FRAMES = 200
-MAX_ANIMATION_PIXELS = 100_000_000  # summed over all frames of the output
+# Every frame of an animation is decoded onto the full canvas, so frames x
+# canvas pixels is the decoding work of an animated thumbnail: about a second
+# of CPU at most.
+ANIMATION_DECODE_PIXELS = 50_000_000
+# Every output frame is held (RGBA) until the animation is encoded: frames x
+# thumbnail pixels bounds that memory (32 MB) and the encoding time.
+ANIMATION_OUTPUT_PIXELS = 8_000_000
+
+BAND_ROWS = 256  # rows of the decoded frame converted and reduced at a time
+# Integer (box) reduction first, down to no less than this many times the
+# target size; LANCZOS does the rest (as Pillow's reducing_gap=2: close to a
+# plain LANCZOS resample at a fraction of its cost).
+REDUCING_GAP = 2
 
 
 class CannotThumbnail(Exception):
@@ -58,65 +87,116 @@ def make_thumbnail(source: Path, content_type: str, box: tuple[int, int], method
         raise CannotThumbnail(content_type)
     try:
         with Image.open(source, formats=[decoder]) as image:
-            width, height = image.size
-            if width * height > max_pixels:
-                raise TooLarge(f"{width}x{height}")
-            frames = int(getattr(image, "n_frames", 1))
-            is_animated = bool(getattr(image, "is_animated", False)) and frames > 1
-            geometry = plan((width, height), box, method)
-            if animated and is_animated:
-                out_size = geometry.size if geometry else (width, height)
-                if geometry is None:
-                    return Thumbnail(None, content_type)
-                if frames <= MAX_FRAMES and frames * out_size[0] * out_size[1] <= MAX_ANIMATION_PIXELS:
-                    return _animated(image, geometry)
-            if geometry is None and not is_animated:
-                return Thumbnail(None, content_type)
-            # Static output: the first frame (also when animation was not asked for).
-            image.seek(0)
-            if decoder == "JPEG" and geometry is not None:
-                image.draft("RGB", geometry.resize)  # decode at a reduced scale where possible
-            frame = image.copy()
-            return _static(frame, geometry, decoder)
-    except (TooLarge, CannotThumbnail):
-        raise
+            return _thumbnail(image, source, content_type, box, method, animated, max_pixels)
     except (Image.DecompressionBombError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise CannotThumbnail(str(exc)) from exc
 
 
-def _apply(frame: Image.Image, geometry: Plan | None) -> Image.Image:
-    from PIL import Image
-    if geometry is None:
-        return frame
-    if frame.size != geometry.resize:
-        frame = frame.resize(geometry.resize, Image.Resampling.LANCZOS, reducing_gap=3.0)
-    if geometry.crop is not None:
-        frame = frame.crop(geometry.crop)
-    return frame
-
-
-def _static(frame: Image.Image, geometry: Plan | None, decoder: str) -> Thumbnail:
-    has_alpha = frame.mode in ("RGBA", "LA", "PA") or (frame.mode == "P" and "transparency" in frame.info)
-    if decoder == "JPEG" and not has_alpha:
-        frame = frame.convert("RGB") if frame.mode not in ("RGB", "L") else frame
-        out = _apply(frame, geometry)
-        buffer = io.BytesIO()
-        out.save(buffer, "JPEG", quality=85, optimize=True)
-        return Thumbnail(buffer.getvalue(), "image/jpeg")
-    frame = frame.convert("RGBA" if has_alpha else "RGB")
-    out = _apply(frame, geometry)
+def _thumbnail(image: Image.Image, source: Path, content_type: str, box: tuple[int, int],
+               method: Method, animated: bool, max_pixels: int) -> Thumbnail:
+    width, height = image.size
+    geometry = plan((width, height), box, method)
+    decoded = width * height
+    if image.format == "JPEG" and geometry is not None:
+        image.draft(None, geometry.resize)  # decode at 1/2, 1/4 or 1/8 scale where that suffices
+        if not image.info.get("progressive"):
+            decoded = image.width * image.height
+    if decoded > max_pixels:
+        raise TooLarge(f"{width}x{height}")
+    moving = bool(getattr(image, "is_animated", False))
+    if animated and moving:
+        if geometry is None:
+            return Thumbnail(None, content_type)  # needs no scaling: the animation itself
+        frames = _animation_frames(image, source, geometry)
+        if frames is not None:
+            return _animated(image, geometry, frames)
+    if geometry is None and not moving:
+        return Thumbnail(None, content_type)
+    # A still: of the first frame when animated (also when animation was not asked for).
+    alpha = _has_alpha(image)
+    frame = _downscale(image, geometry or Plan(image.size, None), alpha)
     buffer = io.BytesIO()
-    out.save(buffer, "PNG", optimize=True)
+    if image.format == "JPEG" and not alpha:
+        frame.save(buffer, "JPEG", quality=85, optimize=True)
+        return Thumbnail(buffer.getvalue(), "image/jpeg")
+    frame.save(buffer, "PNG", optimize=True)
     return Thumbnail(buffer.getvalue(), "image/png")
 
 
-def _animated(image: Image.Image, geometry: Plan) -> Thumbnail:
-    from PIL import ImageSequence, features
+def _animation_frames(image: Image.Image, source: Path, geometry: Plan) -> int | None:
+    """How many frames an animated thumbnail decodes; None beyond the budgets."""
+    if image.format == "GIF":
+        with open(source, "rb") as stream:
+            frames = count_frames(stream, MAX_FRAMES + 1)
+    else:
+        frames = int(getattr(image, "n_frames", 1))  # from the header (APNG acTL, WebP demuxer)
+    out_width, out_height = geometry.size
+    if (frames > MAX_FRAMES
+            or frames * image.width * image.height > ANIMATION_DECODE_PIXELS
+            or frames * out_width * out_height > ANIMATION_OUTPUT_PIXELS):
+        return None
+    return frames
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in image.info
+
+
+def _downscale(image: Image.Image, geometry: Plan, alpha: bool) -> Image.Image:
+    """The current frame resized and cut as planned, RGB or RGBA, with no
+    full-size copy of the decoded frame."""
+    from PIL import Image
+    mode = "RGBA" if alpha else "RGB"
+    width, height = image.size
+    target_width, target_height = geometry.resize
+    if (target_width, target_height) == (width, height):
+        # Only a cut ("crop" of an image with one side within the box): cut first.
+        return _converted(image.crop(geometry.crop or (0, 0, width, height)), mode)
+    # Premultiplied alpha while resampling, so that the colour of transparent
+    # pixels does not bleed into their neighbours (Pillow's resize does the same).
+    work = "RGBa" if alpha else "RGB"
+    # Integer reduction per axis, then LANCZOS over the exact fraction of the
+    # reduced image that the source covers (as Pillow's resize with reducing_gap).
+    factor_x = max(1, width // (target_width * REDUCING_GAP))
+    factor_y = max(1, height // (target_height * REDUCING_GAP))
+    band = max(factor_y, BAND_ROWS // factor_y * factor_y)  # whole reduction blocks per band
+    # Rows first, band by band (a horizontal resample treats every row on its
+    # own, so bands give exactly the full-image result), then columns.
+    rows = Image.new(work, (target_width, -(-height // factor_y)))
+    for top in range(0, height, band):
+        piece = _converted(image.crop((0, top, width, min(height, top + band))), work)
+        if factor_x > 1 or factor_y > 1:
+            piece = piece.reduce((factor_x, factor_y))
+        piece = piece.resize((target_width, piece.height), Image.Resampling.LANCZOS,
+                             box=(0, 0, width / factor_x, piece.height))
+        rows.paste(piece, (0, top // factor_y))
+    out = rows.resize((target_width, target_height), Image.Resampling.LANCZOS,
+                      box=(0, 0, target_width, height / factor_y))
+    if geometry.crop is not None:
+        out = out.crop(geometry.crop)
+    return _converted(out, mode)
+
+
+def _converted(image: Image.Image, mode: str) -> Image.Image:
+    if image.mode == mode:
+        return image
+    if mode == "RGBa":
+        return _converted(image, "RGBA").convert("RGBa")
+    return image.convert(mode)
+
+
+def _animated(image: Image.Image, geometry: Plan, count: int) -> Thumbnail:
+    from PIL import features
     frames: list[Image.Image] = []
     durations: list[int] = []
-    for frame in ImageSequence.Iterator(image):
-        frames.append(_apply(frame.convert("RGBA"), geometry))
-        durations.append(int(frame.info.get("duration", 100)) or 100)
+    for index in range(count):
+        try:
+            image.seek(index)
+        except EOFError:
+            break  # fewer frames than counted (a damaged file): the ones there are
+        # Premultiplying costs as much as resampling: only for frames with alpha.
+        frames.append(_converted(_downscale(image, geometry, _has_alpha(image)), "RGBA"))
+        durations.append(int(image.info.get("duration", 100)) or 100)
     buffer = io.BytesIO()
     loop = int(image.info.get("loop", 0))
     if features.check("webp"):

@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +22,9 @@ from PIL import Image
 from kith.app import App, build_app
 from kith.config import Config
 from matrix import User, register
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "media"))
+from media_images import many_frame_gif  # noqa: E402
 
 UPLOAD = "/_matrix/media/v3/upload"
 V1 = "/_matrix/client/v1/media"
@@ -382,6 +388,20 @@ async def test_decompression_bomb_is_refused(app_config: Config) -> None:
         assert response.status_code == 413
         assert response.json()["errcode"] == "M_TOO_LARGE"
         assert (await download(alice, mxc)).status_code == 200
+
+
+async def test_many_frame_gif_is_answered_quickly(client: httpx.AsyncClient) -> None:
+    """4000x4000, 199 frames, 20 KB: every frame decoded would take tens of
+    seconds a request; over the animation budget it is a still."""
+    alice = await register(client, "alice")
+    mxc = (await upload(alice, many_frame_gif(4000, 4000, 199), "image/gif"))["content_uri"]
+    started = time.monotonic()
+    for width, height in ((96, 96), (320, 240), (640, 480)):
+        response = await thumb(alice, mxc, width=width, height=height, animated="true")
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "image/png"
+        assert getattr(Image.open(io.BytesIO(response.content)), "n_frames", 1) == 1
+    assert time.monotonic() - started < 5
 
 
 # --- legacy endpoints and previews ----------------------------------------------------------

@@ -17,7 +17,8 @@ def test_defaults_are_written_and_read(tmp_path: Path) -> None:
     assert "[media]" in text and "max_upload_bytes = 104857600" in text
     assert loaded.media_max_upload_bytes == 100 * 1024 * 1024
     assert loaded.media_user_quota_bytes == 0
-    assert loaded.media_max_thumbnail_pixels == 50_000_000
+    assert loaded.media_max_thumbnail_pixels == 24_000_000
+    assert "max_thumbnail_pixels = 24000000" in text
     assert loaded.media_legacy is False and loaded.media_url_preview is False
     assert loaded.media_dir == tmp_path / "media"
 
