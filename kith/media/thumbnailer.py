@@ -6,9 +6,10 @@ that are too large, and thumbnailing is a target for malicious files):
 
 * Only the formats in FORMATS are decoded (Pillow is told so).
 * A frame that would decode to more than `max_pixels` pixels is refused with
-  TooLarge (413), from the header alone. A baseline JPEG is decoded at a
-  reduced scale (draft), so it counts at that scale: a 48-megapixel photo
-  decodes to 12 megapixels or fewer. A progressive JPEG keeps full-size coefficient
+  TooLarge (413), from the header alone. Pillow's own decompression-bomb check
+  at open is mapped to TooLarge too. A baseline JPEG is decoded at a reduced
+  scale (draft), so it counts at that scale: a 48-megapixel photo decodes to
+  12 megapixels or fewer. A progressive JPEG keeps full-size coefficient
   buffers whatever the scale, so it counts at full size.
 * The decoded frame is the only full-size buffer: it is converted, reduced
   and resampled in bands of rows into an intermediate as wide as the
@@ -88,7 +89,11 @@ def make_thumbnail(source: Path, content_type: str, box: tuple[int, int], method
     try:
         with Image.open(source, formats=[decoder]) as image:
             return _thumbnail(image, source, content_type, box, method, animated, max_pixels)
-    except (Image.DecompressionBombError, OSError, ValueError, SyntaxError, EOFError) as exc:
+    except Image.DecompressionBombError as exc:
+        # Raised by Pillow from the header, before our own check can run: the
+        # spec's 413 "too large for the server to thumbnail", not a bad image.
+        raise TooLarge(str(exc)) from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise CannotThumbnail(str(exc)) from exc
 
 
