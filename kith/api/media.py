@@ -110,9 +110,11 @@ def routes(service: MediaService, *, legacy: bool, url_preview: bool) -> list[Ro
         record = await service.find(params["serverName"], params["mediaId"], _timeout_ms(request))
         method_: Method = "crop" if method == "crop" else "scale"
         made = await service.thumbnail(record, width, height, method_, animated)
+        # The same rule as downloads: `inline` only for the spec's safe types
+        # (a thumbnail that is the original content unchanged has its type).
         name = _THUMBNAIL_NAMES.get(made.content_type, "thumbnail")
-        extra = [(b"content-disposition", f'inline; filename="{name}"'.encode()),
-                 *headers.MEDIA_HEADERS]
+        disposition = headers.content_disposition(made.content_type, name)
+        extra = [(b"content-disposition", disposition.encode()), *headers.MEDIA_HEADERS]
         return Response(status=200, content_type=made.content_type, headers=extra,
                         stream=service.storage.read(made.path, 0, made.size), length=made.size)
 

@@ -18,7 +18,14 @@ from kith.errors import MatrixError, forbidden, limit_exceeded, not_found, too_l
 from kith.media import headers
 from kith.media.sizing import MAX_STEP, Method, bucket
 from kith.media.storage import MediaStorage
-from kith.media.thumbnailer import CannotThumbnail, Thumbnail, TooLarge, can_thumbnail, make_thumbnail
+from kith.media.thumbnailer import (
+    THUMBNAIL_TYPES,
+    CannotThumbnail,
+    Thumbnail,
+    TooLarge,
+    can_thumbnail,
+    make_thumbnail,
+)
 from kith.store.media import MediaRecord, MediaStore
 
 log = logging.getLogger("kith.media")
@@ -230,9 +237,12 @@ class MediaService:
             path = self.storage.thumbnail_path(record.sha256, key + ext)
             if path.is_file():
                 return ThumbnailFile(path, content_type, path.stat().st_size)
-        if self.storage.thumbnail_path(record.sha256, key + _ORIGINAL).is_file():
-            return ThumbnailFile(self.path(record), headers.essence(record.content_type or ""),
-                                 record.size)
+        original_type = headers.essence(record.content_type or "")
+        # Only a type a thumbnail may have (markers written before that rule
+        # existed, for a small BMP say, are ignored and the thumbnail made anew).
+        if (original_type in THUMBNAIL_TYPES
+                and self.storage.thumbnail_path(record.sha256, key + _ORIGINAL).is_file()):
+            return ThumbnailFile(self.path(record), original_type, record.size)
         return None
 
     def _make(self, record: MediaRecord, content_type: str, box: tuple[int, int], method: Method,

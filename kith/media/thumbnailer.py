@@ -46,6 +46,11 @@ FORMATS = {
     "image/bmp": "BMP",
 }
 
+# Spec, GET /thumbnail: the Content-Type of a thumbnail is one of these (all
+# of them safe to serve inline). Content of any other type is re-encoded even
+# when it needs no scaling, never served as it is.
+THUMBNAIL_TYPES = frozenset({"image/jpeg", "image/png", "image/apng", "image/gif", "image/webp"})
+
 MAX_FRAMES = 200
 # Every frame of an animation is decoded onto the full canvas, so frames x
 # canvas pixels is the decoding work of an animated thumbnail: about a second
@@ -115,7 +120,7 @@ def _thumbnail(image: Image.Image, source: Path, content_type: str, box: tuple[i
         frames = _animation_frames(image, source, geometry)
         if frames is not None:
             return _animated(image, geometry, frames)
-    if geometry is None and not moving:
+    if geometry is None and not moving and content_type in THUMBNAIL_TYPES:
         return Thumbnail(None, content_type)
     # A still: of the first frame when animated (also when animation was not asked for).
     alpha = _has_alpha(image)

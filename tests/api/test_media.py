@@ -416,6 +416,34 @@ async def test_many_frame_gif_is_answered_quickly(client: httpx.AsyncClient) -> 
     assert time.monotonic() - started < 5
 
 
+async def test_thumbnail_disposition_follows_the_type(client: httpx.AsyncClient, app: App) -> None:
+    """Thumbnails get the downloads' rule for Content-Disposition. A BMP
+    (not a type served inline, nor one a thumbnail may have) is converted
+    even when it needs no scaling; content served unchanged keeps its type."""
+    alice = await register(client, "alice")
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 10), (9, 8, 7)).save(buffer, "BMP")
+    mxc = (await upload(alice, buffer.getvalue(), "image/bmp"))["content_uri"]
+    assert (await download(alice, mxc)).headers["content-disposition"] == "attachment"
+    small = await thumb(alice, mxc, width=96, height=96)
+    assert small.status_code == 200
+    assert small.headers["content-type"] == "image/png"
+    assert small.headers["content-disposition"] == 'inline; filename="thumbnail.png"'
+    assert Image.open(io.BytesIO(small.content)).size == (20, 10)
+    # A marker that the BMP is its own thumbnail (as once cached) is not trusted.
+    made = next((app.config.media_dir / "thumbnails").rglob("96x96-scale-static.png"))
+    made.unlink()
+    made.with_suffix(".orig").write_bytes(b"")
+    again = await thumb(alice, mxc, width=96, height=96)
+    assert again.headers["content-type"] == "image/png" and again.content == small.content
+    moving = animated_gif(20, 20)
+    mxc = (await upload(alice, moving, "image/gif"))["content_uri"]
+    same = await thumb(alice, mxc, width=96, height=96, animated="true")
+    assert same.content == moving
+    assert same.headers["content-type"] == "image/gif"
+    assert same.headers["content-disposition"] == 'inline; filename="thumbnail.gif"'
+
+
 # --- legacy endpoints and previews ----------------------------------------------------------
 
 

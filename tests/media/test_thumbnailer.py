@@ -209,6 +209,17 @@ def test_baseline_jpeg_counts_at_its_decoded_scale(tmp_path: Path) -> None:
     assert make_thumbnail(progressive, "image/jpeg", (320, 240), "scale", False, 12_000_000).data
 
 
+def test_types_a_thumbnail_cannot_have_are_re_encoded(tmp_path: Path) -> None:
+    """Spec: a thumbnail is JPEG, PNG, APNG, GIF or WebP; a small BMP needs
+    no scaling but is still converted, never served as itself."""
+    path = save(tmp_path / "a.bmp", Image.new("RGB", (20, 10), (1, 2, 3)), "BMP")
+    made = make_thumbnail(path, "image/bmp", (96, 96), "scale", False, 24_000_000)
+    assert made.content_type == "image/png" and made.data is not None
+    assert Image.open(io.BytesIO(made.data)).size == (20, 10)
+    small_png = save(tmp_path / "a.png", Image.new("RGB", (20, 10)), "PNG")
+    assert make_thumbnail(small_png, "image/png", (96, 96), "scale", False, 24_000_000).data is None
+
+
 # --- counting GIF frames ----------------------------------------------------------------------
 
 
