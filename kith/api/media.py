@@ -4,7 +4,8 @@ Uploads stream to disk (routes with stream_body), downloads stream from disk
 with single byte ranges (206/416). Every piece of content is served with the
 spec's Content-Security-Policy, nosniff, a Content-Disposition that is
 `inline` only for the spec's safe types, and long-lived caching (content at
-an mxc:// URI never changes).
+an mxc:// URI never changes): private on the authenticated endpoints, public
+on the deprecated unauthenticated ones.
 
 The deprecated unauthenticated downloads under /_matrix/media/v3 answer
 404 M_NOT_FOUND unless `[media] legacy` is on (the spec's "freeze"); URL
@@ -40,12 +41,12 @@ def _timeout_ms(request: Request) -> int | None:
 
 
 def _file_response(request: Request, service: MediaService, record: MediaRecord,
-                   filename: str | None) -> Response:
+                   filename: str | None, authenticated: bool) -> Response:
     assert record.size is not None
     size = record.size
     content_type = headers.served_content_type(record.content_type)
     extra = [(b"content-disposition", headers.content_disposition(content_type, filename).encode()),
-             *headers.MEDIA_HEADERS]
+             *headers.media_headers(authenticated)]
     wanted = parse_range(request.headers.get("range"), size)
     if wanted is UNSATISFIABLE:
         error = MatrixError(416, "M_UNKNOWN", "Requested range not satisfiable")
@@ -92,14 +93,13 @@ def routes(service: MediaService, *, legacy: bool, url_preview: bool) -> list[Ro
         """GET /_matrix/client/v1/media/config"""
         return {"m.upload.size": upload_limit}
 
-    async def download(request: Request) -> Response:
-        """GET /_matrix/client/v1/media/download/{serverName}/{mediaId}[/{fileName}]"""
+    async def serve_download(request: Request, authenticated: bool) -> Response:
         params = request.path_params
         record = await service.find(params["serverName"], params["mediaId"], _timeout_ms(request))
-        return _file_response(request, service, record, params.get("fileName") or record.filename)
+        return _file_response(request, service, record, params.get("fileName") or record.filename,
+                              authenticated)
 
-    async def thumbnail(request: Request) -> Response:
-        """GET /_matrix/client/v1/media/thumbnail/{serverName}/{mediaId}"""
+    async def serve_thumbnail(request: Request, authenticated: bool) -> Response:
         width = _dimension(request, "width")
         height = _dimension(request, "height")
         method = request.arg("method") or "scale"
@@ -114,9 +114,17 @@ def routes(service: MediaService, *, legacy: bool, url_preview: bool) -> list[Ro
         # (a thumbnail that is the original content unchanged has its type).
         name = _THUMBNAIL_NAMES.get(made.content_type, "thumbnail")
         disposition = headers.content_disposition(made.content_type, name)
-        extra = [(b"content-disposition", disposition.encode()), *headers.MEDIA_HEADERS]
+        extra = [(b"content-disposition", disposition.encode()), *headers.media_headers(authenticated)]
         return Response(status=200, content_type=made.content_type, headers=extra,
                         stream=service.storage.read(made.path, 0, made.size), length=made.size)
+
+    async def download(request: Request) -> Response:
+        """GET /_matrix/client/v1/media/download/{serverName}/{mediaId}[/{fileName}]"""
+        return await serve_download(request, authenticated=True)
+
+    async def thumbnail(request: Request) -> Response:
+        """GET /_matrix/client/v1/media/thumbnail/{serverName}/{mediaId}"""
+        return await serve_thumbnail(request, authenticated=True)
 
     async def preview_url(request: Request) -> dict[str, Any]:
         """GET /_matrix/client/v1/media/preview_url"""
@@ -137,13 +145,13 @@ def routes(service: MediaService, *, legacy: bool, url_preview: bool) -> list[Ro
         """GET /_matrix/media/v3/download/... (deprecated, unauthenticated)"""
         if not legacy:
             raise not_found("Unauthenticated media is disabled; use /_matrix/client/v1/media")
-        return await download(request)
+        return await serve_download(request, authenticated=False)
 
     async def legacy_thumbnail(request: Request) -> Response:
         """GET /_matrix/media/v3/thumbnail/... (deprecated, unauthenticated)"""
         if not legacy:
             raise not_found("Unauthenticated media is disabled; use /_matrix/client/v1/media")
-        return await thumbnail(request)
+        return await serve_thumbnail(request, authenticated=False)
 
     return [
         Route("POST", f"{MEDIA_V3}/upload", upload, rate_limited=True, stream_body=True,

@@ -22,13 +22,25 @@ CONTENT_SECURITY_POLICY = ("sandbox; default-src 'none'; script-src 'none'; "
                            "plugin-types application/pdf; style-src 'unsafe-inline'; "
                            "object-src 'self';")
 
-MEDIA_HEADERS: list[tuple[bytes, bytes]] = [
+_FIXED_HEADERS: list[tuple[bytes, bytes]] = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"cross-origin-resource-policy", b"cross-origin"),
-    (b"cache-control", b"public, max-age=31536000, immutable"),
     (b"accept-ranges", b"bytes"),
 ]
+
+# Content at an mxc:// URI never changes: cacheable for a year. Content served
+# to an access token only privately (RFC 9111 3.5: a shared cache may reuse a
+# `public` response to an authorized request for requests without any), the
+# deprecated unauthenticated endpoints publicly.
+PRIVATE_CACHE = b"private, max-age=31536000, immutable"
+PUBLIC_CACHE = b"public, max-age=31536000, immutable"
+
+
+def media_headers(authenticated: bool) -> list[tuple[bytes, bytes]]:
+    """The fixed security and caching headers of served content."""
+    return [*_FIXED_HEADERS, (b"cache-control", PRIVATE_CACHE if authenticated else PUBLIC_CACHE)]
+
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _MEDIA_TYPE = re.compile(rf"^{_TOKEN}/{_TOKEN}$")

@@ -90,7 +90,8 @@ async def test_binary_round_trip_with_headers(client: httpx.AsyncClient) -> None
     assert h["content-disposition"] == 'attachment; filename="blob.bin"'
     assert h["content-security-policy"].startswith("sandbox; default-src 'none'")
     assert h["x-content-type-options"] == "nosniff"
-    assert h["cache-control"] == "public, max-age=31536000, immutable"
+    # Served to an access token: no shared cache may keep it for others.
+    assert h["cache-control"] == "private, max-age=31536000, immutable"
     assert h["cross-origin-resource-policy"] == "cross-origin"
     assert h["accept-ranges"] == "bytes"
 
@@ -313,6 +314,7 @@ async def test_thumbnail_scale_and_crop(client: httpx.AsyncClient, app: App) -> 
     assert scaled.status_code == 200, scaled.text
     assert scaled.headers["content-type"] == "image/png"
     assert scaled.headers["content-disposition"] == 'inline; filename="thumbnail.png"'
+    assert scaled.headers["cache-control"] == "private, max-age=31536000, immutable"
     image = Image.open(io.BytesIO(scaled.content))
     assert image.format == "PNG" and image.size == (320, 160)
     cropped = await thumb(alice, mxc, width=96, height=96, method="crop")
@@ -465,9 +467,14 @@ async def test_legacy_media_when_enabled(app_config: Config) -> None:
         response = await http.get(f"/_matrix/media/v3/download/{media_path(mxc)}")
         assert response.status_code == 200 and response.content == data
         assert response.headers["content-security-policy"].startswith("sandbox")
+        # Unauthenticated anyway: shared caches may keep it.
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
         response = await http.get(f"/_matrix/media/v3/thumbnail/{media_path(mxc)}",
                                   params={"width": 32, "height": 32, "method": "crop"})
         assert Image.open(io.BytesIO(response.content)).size == (32, 32)
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        authed = await download(alice, mxc)
+        assert authed.headers["cache-control"] == "private, max-age=31536000, immutable"
 
 
 async def test_preview_url_is_off_by_default(client: httpx.AsyncClient) -> None:

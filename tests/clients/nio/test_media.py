@@ -126,7 +126,7 @@ async def test_voice_message_with_range(clients: Clients) -> None:
     assert status == 200 and body == voice and headers["Accept-Ranges"] == "bytes"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Content-Security-Policy"].startswith("sandbox;")
-    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert headers["Cache-Control"] == "private, max-age=31536000, immutable"
 
 
 async def test_missing_token_and_unknown_media(clients: Clients) -> None:
@@ -166,6 +166,7 @@ async def test_legacy_media_round_trip(tmp_path: Path, start_server: Callable[..
                 anonymous, f"/_matrix/media/v3/download/{server_name}/{media_id}", token=False)
             assert status == 200 and body == data
             assert headers["Content-Type"] == content_type
+            assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
             assert expect(await alice.download(mxc), MemoryDownloadResponse).body == data
         status, headers, body = await raw_get(
             anonymous, f"/_matrix/media/v3/thumbnail/{server_name}/{media_id}?width=96&height=96&method=crop",
