@@ -1,8 +1,9 @@
 """The ASGI application: one place where requests become responses.
 
 Responsibilities, in order: CORS (spec: "Web Browser Clients"), routing (404/405
-M_UNRECOGNIZED for unknown endpoints), body size limit (413 M_TOO_LARGE),
-authentication (401 M_MISSING_TOKEN / M_UNKNOWN_TOKEN), rate limiting (429), and
+M_UNRECOGNIZED for unknown endpoints), body size limit (413 M_TOO_LARGE; for
+streamed uploads after authentication), authentication (401 M_MISSING_TOKEN /
+M_UNKNOWN_TOKEN), rate limiting (429), and
 turning every MatrixError into its JSON body; any other exception is logged and
 becomes 500 M_UNKNOWN without details.
 """
@@ -137,12 +138,15 @@ class KithASGI:
         request.path_params = match.params
         limit = route.max_body if route.max_body is not None else self._max_body
         if route.stream_body:
-            _check_declared_length(request, limit)
             request.stream = _stream_body(receive, limit)
         else:
             request.body = await self._read_body(request, receive, limit)
         if route.auth != "none":
             request.requester = await self._authenticate(request, route.auth == "required")
+        if route.stream_body:
+            # Nothing of a streamed body is read yet: a request without a valid
+            # token is told that (401) before that its declared size is too large.
+            _check_declared_length(request, limit)
         if route.rate_limited and self._limiter is not None:
             key = request.requester.user_id if request.requester else (request.client_ip or "")
             wait_ms = self._limiter.check(key)

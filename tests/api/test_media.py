@@ -187,6 +187,22 @@ async def test_missing_token_is_401(client: httpx.AsyncClient) -> None:
         assert response.json()["errcode"] == "M_MISSING_TOKEN"
 
 
+async def test_missing_token_comes_before_too_large(app_config: Config) -> None:
+    """An upload without a token is told so, whatever Content-Length it declares."""
+    config = replace(app_config, media_max_upload_bytes=10_000)
+    async with custom_app(config) as (built, http):
+        await register(http, "alice")
+        response = await http.post(UPLOAD, content=os.urandom(10_001),
+                                   headers={"Content-Type": "application/zip"})
+        assert response.status_code == 401
+        assert response.json()["errcode"] == "M_MISSING_TOKEN"
+        response = await http.post(UPLOAD, content=os.urandom(10_001),
+                                   headers={"Authorization": "Bearer nope"})
+        assert response.status_code == 401
+        assert response.json()["errcode"] == "M_UNKNOWN_TOKEN"
+        assert not list((config.media_dir / "tmp").iterdir())
+
+
 @pytest.mark.parametrize("suffix", ["localhost/doesnotexist", "elsewhere.org/abc", "localhost/bad.id",
                                     "localhost/..%2F..%2Fkith.db"])
 async def test_unknown_media_is_404(client: httpx.AsyncClient, suffix: str) -> None:
