@@ -102,8 +102,10 @@ class MediaService:
         tmp, sha256, size = await self.storage.receive(body)
         media_id = _new_media_id()
         try:
-            await self._check_quota(user_id, size)
             async with self._blob_lock:
+                # Checked again under the lock that also records the upload:
+                # two uploads at once cannot both pass the quota.
+                await self._check_quota(user_id, size)
                 created = self.storage.commit(tmp, sha256)
                 try:
                     await self.store.add_uploaded(media_id, user_id, sha256, size,
@@ -145,8 +147,8 @@ class MediaService:
         await self._check_quota(user_id, declared or 0)
         tmp, sha256, size = await self.storage.receive(body)
         try:
-            await self._check_quota(user_id, size)
             async with self._blob_lock:
+                await self._check_quota(user_id, size)  # under the lock, as in upload()
                 created = self.storage.commit(tmp, sha256)
                 done = await self.store.complete_pending(media_id, user_id, sha256, size,
                                                          content_type, filename, now_ms())

@@ -259,6 +259,34 @@ async def test_quota_is_403(app_config: Config) -> None:
         assert not list((config.media_dir / "tmp").iterdir())
 
 
+async def test_concurrent_uploads_cannot_pass_the_quota_together(app_config: Config) -> None:
+    config = replace(app_config, media_user_quota_bytes=5000)
+    async with custom_app(config) as (built, http):
+        alice = await register(http, "alice")
+
+        async def send() -> int:
+            async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: only the total counts
+                for _ in range(3):
+                    await asyncio.sleep(0)
+                    yield os.urandom(1000)
+
+            response = await http.post(UPLOAD, content=chunks(), headers=alice.auth)
+            return response.status_code
+
+        async def reserved() -> int:
+            mxc = (await alice.request("POST", "/_matrix/media/v1/create", {}))["content_uri"]
+            response = await http.put(f"{UPLOAD}/{media_path(mxc)}", content=os.urandom(3000),
+                                      headers=alice.auth)
+            return response.status_code
+
+        statuses = await asyncio.gather(*[send() for _ in range(4)], *[reserved() for _ in range(4)])
+        assert sorted(statuses) == [200] + [403] * 7
+        used = await built.db.read(lambda cur: cur.execute(
+            "SELECT SUM(size) FROM media WHERE user_id = ?", (alice.user_id,)).fetchone()[0])
+        assert used == 3000
+        assert not list((config.media_dir / "tmp").iterdir())
+
+
 # --- asynchronous uploads -------------------------------------------------------------------
 
 
