@@ -106,7 +106,7 @@ class MediaService:
                 # Checked again under the lock that also records the upload:
                 # two uploads at once cannot both pass the quota.
                 await self._check_quota(user_id, size)
-                created = self.storage.commit(tmp, sha256)
+                created = await self.storage.commit(tmp, sha256)
                 try:
                     await self.store.add_uploaded(media_id, user_id, sha256, size,
                                                   content_type, filename, now_ms())
@@ -115,7 +115,7 @@ class MediaService:
                         await self._remove_if_unreferenced(sha256)
                     raise
         finally:
-            self.storage.discard(tmp)
+            await self.storage.discard(tmp)
         return self.mxc(media_id)
 
     async def create(self, user_id: str) -> tuple[str, int]:
@@ -149,7 +149,7 @@ class MediaService:
         try:
             async with self._blob_lock:
                 await self._check_quota(user_id, size)  # under the lock, as in upload()
-                created = self.storage.commit(tmp, sha256)
+                created = await self.storage.commit(tmp, sha256)
                 done = await self.store.complete_pending(media_id, user_id, sha256, size,
                                                          content_type, filename, now_ms())
                 if not done:
@@ -159,7 +159,7 @@ class MediaService:
                     raise cannot_overwrite() if current and current.uploaded else not_found(
                         "This media ID has expired")
         finally:
-            self.storage.discard(tmp)
+            await self.storage.discard(tmp)
         waiters = self._uploaded.pop(media_id, None)
         if waiters is not None:
             waiters.set()
@@ -276,7 +276,7 @@ class MediaService:
         async with self._blob_lock:
             orphan = await self.store.delete(media_id)
             if orphan is not None:
-                self.storage.remove(orphan)
+                await self.storage.remove(orphan)
 
     async def erase_user(self, user_id: str) -> int:
         """Delete every piece of media the user uploaded; how many."""
@@ -287,7 +287,7 @@ class MediaService:
 
     async def _remove_if_unreferenced(self, sha256: str) -> None:
         if not await self.store.is_referenced(sha256):
-            self.storage.remove(sha256)
+            await self.storage.remove(sha256)
 
 
 def _new_media_id() -> str:

@@ -7,7 +7,8 @@
 An upload streams into a temporary file while it is hashed, is fsynced, and is
 then renamed to its content address (or dropped when that content is already
 stored), so a stored file is always complete. Nothing is ever held whole in
-memory: reads and writes go in chunks, in a worker thread.
+memory: reads and writes go in chunks, in a worker thread, as does every other
+file operation of a request (rename, fsync, unlink), off the event loop.
 """
 
 from __future__ import annotations
@@ -82,9 +83,12 @@ class MediaStorage:
         out.close()
         return tmp, digest.hexdigest(), size
 
-    def commit(self, tmp: Path, sha256: str) -> bool:
+    async def commit(self, tmp: Path, sha256: str) -> bool:
         """Move a received file to its content address; False (and the
         temporary file removed) when that content is stored already."""
+        return await asyncio.to_thread(self._commit, tmp, sha256)
+
+    def _commit(self, tmp: Path, sha256: str) -> bool:
         final = self.blob_path(sha256)
         if final.exists():
             tmp.unlink(missing_ok=True)
@@ -94,11 +98,14 @@ class MediaStorage:
         _sync_dir(final.parent)
         return True
 
-    def discard(self, tmp: Path) -> None:
-        tmp.unlink(missing_ok=True)
+    async def discard(self, tmp: Path) -> None:
+        await asyncio.to_thread(tmp.unlink, missing_ok=True)
 
-    def remove(self, sha256: str) -> None:
+    async def remove(self, sha256: str) -> None:
         """Delete stored content and its thumbnails."""
+        await asyncio.to_thread(self._remove, sha256)
+
+    def _remove(self, sha256: str) -> None:
         self.blob_path(sha256).unlink(missing_ok=True)
         folder = self._thumbs / sha256[:2] / sha256
         if folder.is_dir():
