@@ -11,7 +11,7 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kith.errors import MatrixError, forbidden, limit_exceeded, not_found, too_large
@@ -63,6 +63,14 @@ def cannot_thumbnail() -> MatrixError:
     return MatrixError(400, "M_UNKNOWN", "Cannot generate thumbnails for the requested content")
 
 
+@dataclass(slots=True)
+class _Waiting:
+    """Downloads waiting for the content of a reserved media id."""
+
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    count: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class ThumbnailFile:
     path: Path
@@ -83,7 +91,7 @@ class MediaService:
         self.max_upload_bytes = max_upload_bytes
         self.user_quota_bytes = user_quota_bytes
         self.max_thumbnail_pixels = max_thumbnail_pixels
-        self._uploaded: dict[str, asyncio.Event] = {}
+        self._uploaded: dict[str, _Waiting] = {}
         self._blob_lock = asyncio.Lock()
         self._thumb_workers = asyncio.Semaphore(THUMBNAIL_WORKERS)
         self._animation_workers = asyncio.Semaphore(ANIMATION_WORKERS)
@@ -162,7 +170,7 @@ class MediaService:
             await self.storage.discard(tmp)
         waiters = self._uploaded.pop(media_id, None)
         if waiters is not None:
-            waiters.set()
+            waiters.event.set()
 
     async def _check_quota(self, user_id: str, extra: int) -> None:
         if self.user_quota_bytes and extra:
@@ -191,12 +199,22 @@ class MediaService:
             raise not_found("Media not found")
         timeout = DEFAULT_TIMEOUT_MS if timeout_ms is None else min(timeout_ms, MAX_TIMEOUT_MS)
         if timeout > 0:
-            event = self._uploaded.setdefault(media_id, asyncio.Event())
+            waiting = self._uploaded.setdefault(media_id, _Waiting())
+            waiting.count += 1
             try:
-                await asyncio.wait_for(event.wait(), timeout / 1000)
-            except TimeoutError:
-                pass
-            record = await self.store.get(media_id)
+                # Read again once registered: an upload finishing since the
+                # first read would otherwise only be seen after the timeout.
+                record = await self.store.get(media_id)
+                if record is not None and not record.uploaded:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(waiting.event.wait(), timeout / 1000)
+                    record = await self.store.get(media_id)
+            finally:
+                waiting.count -= 1
+                # The last waiter leaves: an id that is never uploaded (and
+                # expires) keeps nothing in memory.
+                if waiting.count == 0 and self._uploaded.get(media_id) is waiting:
+                    del self._uploaded[media_id]
             if record is not None and record.uploaded:
                 return record
         raise not_yet_uploaded()

@@ -21,6 +21,7 @@ from PIL import Image
 
 from kith.app import App, build_app
 from kith.config import Config
+from kith.errors import MatrixError
 from matrix import User, register
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "media"))
@@ -333,6 +334,38 @@ async def test_expired_reservation(client: httpx.AsyncClient, app: App) -> None:
     assert put.status_code == 404 and put.json()["errcode"] == "M_NOT_FOUND"
     got = await client.get(f"{V1}/download/{media_path(mxc)}?timeout_ms=0", headers=alice.auth)
     assert got.status_code == 404
+
+
+async def test_waits_for_reserved_media_leave_nothing_behind(client: httpx.AsyncClient,
+                                                             app: App) -> None:
+    """Downloads waiting for a reserved id are tracked only while they wait:
+    an id that times out (and later expires) unused keeps nothing in memory."""
+    from kith.media.service import MediaService
+    from kith.media.storage import MediaStorage
+    from kith.store.media import MediaStore
+
+    alice = await register(client, "alice")
+    service = MediaService("localhost", MediaStore(app.db), MediaStorage(app.config.media_dir),
+                           max_upload_bytes=1000, user_quota_bytes=0, max_thumbnail_pixels=1000)
+    mxc, _ = await service.create(alice.user_id)
+    media_id = mxc.rsplit("/", 1)[1]
+    waits = [service.find("localhost", media_id, 20) for _ in range(3)]
+    outcomes = await asyncio.gather(*waits, return_exceptions=True)
+    assert all(isinstance(o, MatrixError) and o.errcode == "M_NOT_YET_UPLOADED" for o in outcomes)
+    assert service._uploaded == {}
+
+    # Several waiters, then the upload: all of them get it, and the entry goes.
+    waiting = [asyncio.create_task(service.find("localhost", media_id, 10_000)) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    assert list(service._uploaded) == [media_id]
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"late"
+
+    await service.upload_to(alice.user_id, "localhost", media_id, body(), "text/plain", None, 4)
+    records = await asyncio.wait_for(asyncio.gather(*waiting), 5)
+    assert all(r.uploaded and r.size == 4 for r in records)
+    assert service._uploaded == {}
 
 
 async def test_pending_limit(client: httpx.AsyncClient) -> None:
