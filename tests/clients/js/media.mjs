@@ -2,6 +2,10 @@
 // with matrix-js-sdk (authenticated media, Matrix 1.11).
 //
 //   node media.mjs <base_url> <path of a PNG to upload>
+//       against a server with a 4 MiB upload limit and legacy media off
+//   node media.mjs <base_url> <path of a PNG to upload> legacy
+//       against a server started with --legacy-media: what old clients
+//       fetch from the deprecated unauthenticated /_matrix/media/v3 paths
 
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -9,6 +13,10 @@ import { randomBytes } from "node:crypto";
 import { assert, expectMatrixError, makeUser, scenario, step } from "./lib.mjs";
 
 const pngPath = process.argv[3];
+const mode = process.argv[4] ?? "authenticated";
+const MiB = 1024 * 1024;
+const PRIVATE_CACHE = "private, max-age=31536000, immutable";
+const PUBLIC_CACHE = "public, max-age=31536000, immutable";
 
 /** Width and height from a PNG's IHDR chunk. */
 function pngSize(bytes) {
@@ -22,7 +30,7 @@ async function get(url, token, headers = {}) {
     return { response, body: Buffer.from(await response.arrayBuffer()) };
 }
 
-await scenario("media", async (baseUrl) => {
+async function authenticatedMedia(baseUrl) {
     const alice = await makeUser(baseUrl, "alice", { sync: false });
     const bob = await makeUser(baseUrl, "bob", { sync: false });
     const bobToken = bob.client.getAccessToken();
@@ -49,6 +57,8 @@ await scenario("media", async (baseUrl) => {
         assert.equal(response.headers.get("content-type"), "application/octet-stream");
         assert.equal(response.headers.get("content-disposition"), 'attachment; filename="report.bin"');
         assert.equal(response.headers.get("x-content-type-options"), "nosniff");
+        // Fetched with an access token: no shared cache may keep it for others.
+        assert.equal(response.headers.get("cache-control"), PRIVATE_CACHE);
         return mxc;
     });
 
@@ -84,6 +94,7 @@ await scenario("media", async (baseUrl) => {
         const url = bob.client.mxcUrlToHttp(mxc, undefined, undefined, undefined, false, true, true);
         const { response, body } = await get(url, bobToken, { Range: "bytes=100-4099" });
         assert.equal(response.status, 206);
+        assert.equal(response.headers.get("content-type"), "audio/ogg");
         assert.equal(response.headers.get("content-range"), `bytes 100-4099/${voice.length}`);
         assert.ok(body.equals(voice.subarray(100, 4100)), "range bytes differ");
         const beyond = await get(url, bobToken, { Range: `bytes=${voice.length}-` });
@@ -115,8 +126,60 @@ await scenario("media", async (baseUrl) => {
 
     await step("an upload over the limit is refused with 413 M_TOO_LARGE", async () => {
         const { "m.upload.size": limit } = await alice.client.getMediaConfig(true);
-        if (limit > 8 * 1024 * 1024) return; // only checked against a small-limit server
+        assert.equal(limit, 4 * MiB, "the test server's kith.toml sets a 4 MiB limit");
         await expectMatrixError(alice.client.uploadContent(randomBytes(limit + 1), { type: "application/zip" }),
             { status: 413, errcode: "M_TOO_LARGE" });
+        const { content_uri: mxc } = await alice.client.uploadContent(randomBytes(limit), { type: "application/zip" });
+        assert.match(mxc, /^mxc:\/\//, "exactly the limit is accepted");
     });
-});
+}
+
+async function legacyMedia(baseUrl) {
+    const alice = await makeUser(baseUrl, "alice", { sync: false });
+    const bob = await makeUser(baseUrl, "bob", { sync: false });
+    const bobToken = bob.client.getAccessToken();
+    const photo = readFileSync(pngPath);
+
+    const uploads = await step("an old client downloads byte for byte from /_matrix/media/v3, without a token",
+        async () => {
+            const uploaded = [];
+            for (const [data, type, name] of [[randomBytes(300 * 1024 + 5), "application/octet-stream", "old.bin"],
+                [photo, "image/png", "cat.png"]]) {
+                const { content_uri: mxc } = await alice.client.uploadContent(data, { type, name });
+                const url = bob.client.mxcUrlToHttp(mxc, undefined, undefined, undefined, false, true, false);
+                assert.match(url, /\/_matrix\/media\/v3\/download\//);
+                const { response, body } = await get(url, null);
+                assert.equal(response.status, 200, body.toString());
+                assert.ok(body.equals(data), `${name}: downloaded bytes differ`);
+                assert.equal(response.headers.get("content-type"), type);
+                assert.equal(response.headers.get("cache-control"), PUBLIC_CACHE);
+                uploaded.push({ mxc, data });
+            }
+            return uploaded;
+        });
+
+    await step("the same content from the authenticated endpoint is cached privately", async () => {
+        for (const { mxc, data } of uploads) {
+            const url = bob.client.mxcUrlToHttp(mxc, undefined, undefined, undefined, false, true, true);
+            const { response, body } = await get(url, bobToken);
+            assert.equal(response.status, 200);
+            assert.ok(body.equals(data), "downloaded bytes differ");
+            assert.equal(response.headers.get("cache-control"), PRIVATE_CACHE);
+        }
+    });
+
+    await step("an old client gets a thumbnail from /_matrix/media/v3, without a token", async () => {
+        const url = bob.client.mxcUrlToHttp(uploads[1].mxc, 96, 96, "crop", false, true, false);
+        assert.match(url, /\/_matrix\/media\/v3\/thumbnail\//);
+        const { response, body } = await get(url, null);
+        assert.equal(response.status, 200, body.toString());
+        assert.equal(response.headers.get("content-type"), "image/png");
+        assert.deepEqual(pngSize(body), { width: 96, height: 96 });
+    });
+}
+
+if (mode === "legacy") {
+    await scenario("legacy media", legacyMedia);
+} else {
+    await scenario("media", authenticatedMedia);
+}
