@@ -2,7 +2,9 @@
 index) caught up, after each commit and off the request path.
 
 RoomService.after_persist only wakes the indexer: sending an event costs no
-extra transaction, and under load one catch-up covers many events. Each
+extra transaction, and the catch-up starts DELAY_S later, so that a burst of
+events is handled in one go and the work does not compete with delivering
+the new event to waiting /sync requests. Each
 consumer remembers its own stream position in its own tables, so nothing is
 lost if the process stops with work pending: the next catch-up continues from
 there. Readers that need the derived data up to date (GET /notifications,
@@ -20,6 +22,7 @@ from kith.store.events import Persisted
 log = logging.getLogger(__name__)
 
 Consumer = Callable[[], Awaitable[None]]
+DELAY_S = 0.05
 
 
 class EventIndexer:
@@ -42,6 +45,7 @@ class EventIndexer:
         # Runs until no event arrived during the last catch-up, then ends, so
         # an idle server has no task waiting.
         while self._pending and not self._closed:
+            await asyncio.sleep(DELAY_S)
             self._pending = False
             try:
                 await self.catch_up()
