@@ -162,8 +162,14 @@ class SyncHandler:
                 continue
             section: dict[str, Any] = {}
             if full or moved:
+                # A room the user newly joined is synced as in an initial sync:
+                # its recent history (what they may see of it) and its state at
+                # the start of that timeline, so the client starts with context
+                # and, with lazy-loaded members, the members who spoke recently.
+                # With full_state the timeline stays what is new since `since`.
+                room_since = None if room_id in newly_joined else since_pos
                 section, slice_ = await self._sections.joined(
-                    room_id, requester, since_pos, upto, full, sync_filter, ignored)
+                    room_id, requester, room_since, upto, full, sync_filter, ignored)
                 if slice_.events or full:
                     news = True
             if full or moved or read_moved:

@@ -103,8 +103,8 @@ class RoomSections:
                      ) -> tuple[dict[str, Any], TimelineSlice]:
         room_filter = sync_filter.room
         limit = room_filter.timeline.limit or 10
-        # For a newly joined room or full_state the timeline is still only what
-        # is new since `since`; the state is complete.
+        # With full_state the timeline is still only what is new since `since`;
+        # the state is complete.
         slice_ = await self.timeline(room_id, requester.user_id, since, upto,
                                      room_filter.timeline, limit, ignored)
         lazy = room_filter.state.lazy_load_members or room_filter.timeline.lazy_load_members

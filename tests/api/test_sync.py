@@ -28,13 +28,25 @@ async def test_invite_then_join_appears_in_incremental_sync(client: httpx.AsyncC
     first = await bob.sync()
     invite_state = first["rooms"]["invite"][room_id]["invite_state"]["events"]
     assert any(e["type"] == "m.room.name" and e["content"]["name"] == "Chat" for e in invite_state)
+    await alice.send(room_id, "before bob joined")
     await bob.join(room_id)
     second = await bob.sync(first["next_batch"])
     validate_response("sync.yaml", "get", "/sync", 200, second)
     assert room_id in second["rooms"]["join"]
     assert room_id not in second["rooms"]["invite"]
-    state_types = {e["type"] for e in second["rooms"]["join"][room_id]["state"]["events"]}
-    assert "m.room.name" in state_types  # a newly joined room gets its full state
+    # A newly joined room comes as in an initial sync: its full state before
+    # a timeline of recent history (the room's default history visibility,
+    # "shared", lets bob see what was said before he joined).
+    joined = second["rooms"]["join"][room_id]
+    timeline = joined["timeline"]["events"]
+    assert [e["type"] for e in timeline][-1] == "m.room.member"
+    assert "before bob joined" in [e["content"].get("body") for e in timeline]
+    known = {e["type"] for e in joined["state"]["events"] + timeline}
+    assert {"m.room.create", "m.room.name", "m.room.power_levels"} <= known
+    limited = await bob.sync(first["next_batch"], filter='{"room":{"timeline":{"limit":2}}}')
+    short = limited["rooms"]["join"][room_id]
+    assert short["timeline"]["limited"] is True
+    assert "m.room.name" in {e["type"] for e in short["state"]["events"]}
 
 
 async def test_long_poll_wakes_when_a_message_arrives(client: httpx.AsyncClient) -> None:

@@ -1,5 +1,6 @@
 // Ephemeral events and relations: typing, read receipts, reactions, edits
-// and redactions, each seen by the other person through /sync.
+// and redactions, each seen by the other person through /sync; unread counts
+// after a read receipt; ignoring a user.
 //
 //   node ephemeral_relations.mjs <base_url>
 
@@ -28,7 +29,10 @@ await scenario("ephemeral events and relations", async (baseUrl) => {
         () => sharedRoom(alice, bob, { name: "Looking glass" }),
     );
 
-    // Bob's client reports typing changes as RoomMember.typing events.
+    // Bob's client reports typing changes as RoomMember.typing events, for
+    // the members it knows. It syncs with lazy-loaded members: it knows alice
+    // because the room he joined came with its recent history, which she wrote.
+    assert.ok(bobRoom.getMember(alice.userId), "bob's client knows alice as a member");
     const typingSeenByBob = [];
     bob.client.on(sdk.RoomMemberEvent.Typing, (_event, member) => {
         if (member.roomId === roomId) typingSeenByBob.push({ userId: member.userId, typing: member.typing });
@@ -52,6 +56,12 @@ await scenario("ephemeral events and relations", async (baseUrl) => {
     });
 
     const unread = async (user) => (await rawSync(user)).rooms?.join?.[roomId]?.unread_notifications;
+    // An incremental /sync from `since` (no waiting), made directly.
+    const syncFrom = (user, since) => user.client.http.authedRequest(sdk.Method.Get, "/sync", {
+        filter: JSON.stringify({ room: { timeline: { limit: 1 } } }),
+        timeout: "0",
+        since,
+    });
 
     const bobsMessageId = await step("bob writes; alice reads it and sends a read receipt that bob sees", async () => {
         const id = await say(bob, roomId, "Curiouser and curiouser!");
@@ -59,10 +69,22 @@ await scenario("ephemeral events and relations", async (baseUrl) => {
         await waitFor("the server to count bob's message as unread for alice", async () =>
             (await unread(alice))?.notification_count >= 1,
             { intervalMs: 100, explain: () => "unread_notifications in alice's /sync never reached 1" });
+        const { next_batch: beforeReading } = await rawSync(alice);
         await alice.client.sendReadReceipt(event);
         await waitFor("alice's receipt to clear her unread count", async () =>
             (await unread(alice))?.notification_count === 0,
             { intervalMs: 100, explain: () => "unread_notifications.notification_count stayed above 0" });
+        // An incremental sync carries the new count as well, although the
+        // room has no new event: only alice's own receipt changed.
+        let incremental;
+        await waitFor("an incremental /sync to bring alice's cleared count", async () => {
+            incremental = (await syncFrom(alice, beforeReading)).rooms?.join?.[roomId];
+            return incremental?.unread_notifications?.notification_count === 0;
+        }, { intervalMs: 100, explain: () => JSON.stringify(incremental) });
+        assert.ok(incremental.ephemeral.events.some((e) => e.type === "m.receipt"), "the receipt comes with it");
+        await waitFor("alice's client to show no unread messages", () =>
+            aliceRoom.getUnreadNotificationCount(sdk.NotificationCountType.Total) === 0,
+            { explain: () => `count ${aliceRoom.getUnreadNotificationCount(sdk.NotificationCountType.Total)}` });
         await waitFor("bob to see alice's read receipt on his message", () =>
             bobRoom.getEventReadUpTo(alice.userId, true) === id,
             { explain: () => JSON.stringify(bobRoom.getReadReceiptForUserId(alice.userId, true)) });
@@ -159,5 +181,30 @@ await scenario("ephemeral events and relations", async (baseUrl) => {
                 ?.getSortedAnnotationsByKey() ?? [];
             return byKey.every(([, set]) => set.size === 0);
         });
+    });
+
+    const hidden = await step("alice ignores bob: his messages stop reaching her, his profile changes do not", async () => {
+        await alice.client.setIgnoredUsers([bob.userId]);
+        await waitFor("alice's client to see its new ignore list", () => alice.client.isUserIgnored(bob.userId));
+        const hidden = await say(bob, roomId, "Off with her head!");
+        await bob.client.setDisplayName("Bob the ignored");
+        const marker = await say(alice, roomId, "It's very quiet in here");
+        await eventInTimeline(alice, aliceRoom, marker);
+        await eventInTimeline(bob, bobRoom, hidden);
+        assert.equal(aliceRoom.findEventById(hidden), undefined, "bob's message reached alice");
+        await waitFor("alice to see bob's new display name (a state event)", () =>
+            aliceRoom.getMember(bob.userId)?.name === "Bob the ignored",
+            { explain: () => aliceRoom.getMember(bob.userId)?.name });
+        const page = await alice.client.createMessagesRequest(roomId, null, 20, sdk.Direction.Backward);
+        assert.ok(!page.chunk.some((e) => e.event_id === hidden), "/messages returned bob's message");
+        return hidden;
+    });
+
+    await step("alice stops ignoring bob: his new messages arrive, the missed one does not", async () => {
+        await alice.client.setIgnoredUsers([]);
+        await waitFor("alice's client to see the list emptied", () => !alice.client.isUserIgnored(bob.userId));
+        const back = await say(bob, roomId, "We're all mad here");
+        await eventInTimeline(alice, aliceRoom, back);
+        assert.equal(aliceRoom.findEventById(hidden), undefined);
     });
 });

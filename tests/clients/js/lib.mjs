@@ -268,9 +268,11 @@ export async function startSyncing(client, { timeoutMs = 30_000, initialSyncLimi
     // from the timeline, which therefore shows events in the order /sync
     // delivered them (with the default, a local echo stays where it was
     // typed even if the server ordered another event before it).
+    // Lazy-loaded members, as Element and other large clients sync: the
+    // server sends only the member events of the timeline's senders.
     await client.startClient({
         initialSyncLimit,
-        lazyLoadMembers: false,
+        lazyLoadMembers: true,
         pendingEventOrdering: sdk.PendingEventOrdering.Detached,
     });
     try {
