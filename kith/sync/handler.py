@@ -5,6 +5,12 @@ asked to wait, the request sleeps on the notifier until something arrives for
 this user and computes again. An incremental sync looks only at rooms whose
 latest position moved past `since` (an in-memory lookup per room) and at the
 user's own streams, so its cost follows what changed for the user.
+
+Besides rooms whose events moved: a room the user newly joined (not a join ->
+join profile change) comes as in an initial sync; a room where the user's own
+read receipt moved gets fresh unread counts; users on the m.ignored_user_list
+are left out everywhere (kith.sync.ignored); with presence on, the request is
+the client's connection for presence (kith.sync.presence).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """What /sync reads besides room events, as narrow protocols.
 
 Each source is implemented next to its own API (account data, receipts,
-typing, to-device, device lists) and handed to the sync handler by app.py.
+typing, presence, to-device, device lists) and handed to the sync handler by
+app.py.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ class AccountDataSource(Protocol):
 class ReceiptSource(Protocol):
     async def for_rooms(self, room_ids: Iterable[str], since: int | None, upto: int,
                         requester: str) -> dict[str, dict[str, Any]]: ...
-
-    async def last_read_position(self, room_id: str, user_id: str) -> int: ...
 
 
 class TypingSource(Protocol):
