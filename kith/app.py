@@ -217,15 +217,14 @@ def build_app(config: Config) -> App:
     routes += admin.routes(account_store) + refresh.routes()
     notification_rows = notifications_store.NotificationStore(db)
     search_index = SearchStore(db)
-    indexer = EventIndexer([notifications_api.NotificationRecorder(
-        event_store, notification_rows, push_rules_service.effective,
-        notification_rows.joined).catch_up, search_index.catch_up])
+    indexer = EventIndexer([search_index.catch_up])
     room_service.after_persist.append(indexer.after_persist)
-    routes += notifications_api.routes(notification_rows, indexer.catch_up, event_store,
-                                       serializer, receipt_store.read_positions, ignored_users.of)
+    routes += notifications_api.routes(
+        notifications_api.NotificationLister(event_store, notification_rows,
+                                             push_rules_service.effective, visibility),
+        serializer, receipt_store.read_positions, ignored_users.of)
     routes += search_api.routes(search_api.RoomEventSearch(
         event_store, search_index, serializer, visibility, indexer.catch_up, ignored_users.of))
-    accounts.on_deactivated.append(notification_rows.delete_user)
     routes += hierarchy.routes(event_store)
     routes += timestamp.routes(event_store, timestamps_store.TimestampStore(db), visibility)
     routes += threepid.routes() + thirdparty.routes(alias_store, account_store)

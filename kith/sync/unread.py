@@ -56,7 +56,8 @@ def push_context(user_id: str, snapshot: RoomSnapshot, sender: str) -> PushConte
     )
 
 
-def _push_view(event: StoredEvent) -> dict[str, Any]:
+def push_view(event: StoredEvent) -> dict[str, Any]:
+    """The event as push rule conditions see it (push.md: the event's JSON)."""
     return {"type": event.type, "sender": event.sender, "content": event.content,
             "room_id": event.room_id, "event_id": event.event_id,
             **({"state_key": event.state_key} if event.state_key is not None else {})}
@@ -130,13 +131,13 @@ class UnreadCounter:
                 continue
             if hides(ignored, event.sender, event.state_key):
                 continue
-            thread = _thread_of(event)
+            thread = thread_of(event)
             if event.stream_id <= read.position_for(thread):
                 continue
             ctx = contexts.get(event.sender)
             if ctx is None:
                 ctx = contexts[event.sender] = push_context(user_id, snapshot, event.sender)
-            actions = evaluate(rules, _push_view(event), ctx)
+            actions = evaluate(rules, push_view(event), ctx)
             notify, highlight = notification_effect(actions)
             if not notify:
                 continue
@@ -163,7 +164,7 @@ def _copy(counts: Counts) -> Counts:
     return Counts(counts.notifications, counts.highlights, dict(counts.threads))
 
 
-def _thread_of(event: StoredEvent) -> str | None:
+def thread_of(event: StoredEvent) -> str | None:
     rel = event.content.get("m.relates_to")
     if isinstance(rel, dict) and rel.get("rel_type") == "m.thread" and isinstance(rel.get("event_id"), str):
         return str(rel["event_id"])

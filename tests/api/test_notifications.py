@@ -7,9 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kith.app import App
-from kith.store import notifications as notifications_store
-from kith.store.notifications import Notification, NotificationStore
+from kith.api import notifications as notifications_api
 from matrix import User, register  # type: ignore[import-not-found]
 from spec_schema import validate_response  # type: ignore[import-not-found]
 
@@ -91,15 +89,23 @@ async def test_ignored_senders_are_not_listed(client: httpx.AsyncClient) -> None
     assert event_ids(await notifications(bob)) == []
 
 
-async def test_each_user_keeps_a_bounded_list(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(notifications_store, "MAX_PER_USER", 10)
-    monkeypatch.setattr(notifications_store, "PRUNE_EVERY", 5)
-    store = NotificationStore(app.db)
-    position = await store.position()
-    for i in range(1, 41):
-        await store.record([Notification("@u:localhost", i, "!r:localhost", f"$e{i}", None, i,
-                                         ["notify"], False)], position)
-    kept = await store.page("@u:localhost", None, 100, False)
-    assert 10 <= len(kept) < 15
-    assert kept[0].stream_id == 40 and [k.stream_id for k in kept] == sorted(
-        (k.stream_id for k in kept), reverse=True)
+async def test_a_long_gap_is_crossed_page_by_page(client: httpx.AsyncClient,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # One request scans a bounded number of events; the token goes on from there.
+    monkeypatch.setattr(notifications_api, "MAX_SCANNED", 5)
+    monkeypatch.setattr(notifications_api, "BATCH", 3)
+    alice, bob, room = await pair(client)
+    message = await alice.send(room, "worth a notification")
+    for i in range(12):  # topic changes match no rule that notifies
+        await alice.request("PUT", f"/rooms/{room}/state/m.room.topic/", {"topic": f"t{i}"})
+    pages, seen, token = 0, [], None
+    while True:
+        params = {"from": token} if token else {}
+        body = await notifications(bob, **params)
+        seen += event_ids(body)
+        pages += 1
+        token = body.get("next_token")
+        if token is None:
+            break
+    assert seen == [message]
+    assert pages >= 3
