@@ -101,12 +101,20 @@ class App:
     async def startup(self) -> None:
         log.info("Kith serving %s", self.config.server_name)
 
+    _shutting_down: bool = False
+
     def begin_shutdown(self) -> None:
-        """Called on SIGTERM before connections drain: release long-polls."""
+        """Called on SIGTERM before connections drain: release long-polls and
+        stop background work. Runs its hooks once."""
+        if self._shutting_down:
+            return
+        self._shutting_down = True
         for hook in self.shutdown_hooks:
             hook()
 
     async def shutdown(self) -> None:
+        # Background tasks stop before the database they write to is closed.
+        self.begin_shutdown()
         self.db.close()
 
 
