@@ -169,7 +169,8 @@ def build_app(config: Config) -> App:
     routes += messages.routes(event_store, serializer, visibility, ignored_users, sent_members)
     routes += directory.routes(room_service, alias_store, visibility)
     routes += public_rooms.routes(event_store, relation_store, config.server_name)
-    routes += relations_api.routes(event_store, relation_store, serializer, visibility)
+    routes += relations_api.routes(event_store, relation_store, serializer, visibility,
+                                   ignored_users.of)
     routes += report.routes(event_store, ReportStore(db), account_store, visibility)
     routes += room_upgrades.routes(room_service, account_store, alias_store)
     routes += account_data_api.routes(account_data, notifier)

@@ -17,6 +17,7 @@ from kith.rooms.serialize import EventSerializer
 from kith.rooms.visibility import VisibilityFilter, visible
 from kith.store.events import EventStore, StoredEvent
 from kith.store.relations import RelationStore
+from kith.sync.ignored import hides
 from kith.sync.tokens import pagination_token, parse_position
 
 DEFAULT_LIMIT = 20
@@ -62,7 +63,8 @@ async def visible_page(fetch: Fetch, keep: Callable[[StoredEvent], bool], start:
 
 
 def routes(events: EventStore, relations: RelationStore, serializer: EventSerializer,
-           visibility: VisibilityFilter) -> list[Route]:
+           visibility: VisibilityFilter,
+           ignored_of: Callable[[str], Awaitable[frozenset[str]]]) -> list[Route]:
 
     async def parents_to_depth(room_id: str, event_id: str) -> list[str]:
         """The event and its descendants down to RECURSION_DEPTH - 1 levels, so
@@ -103,6 +105,8 @@ def routes(events: EventStore, relations: RelationStore, serializer: EventSerial
             raise not_found("Event not found")
         parents = await parents_to_depth(room_id, event_id) if recurse else [event_id]
         memberships, history = await visibility.timelines(room_id, user.user_id)
+        # ignore_users.md: an ignored user's events are not delivered at all.
+        ignored = await ignored_of(user.user_id)
 
         async def fetch(pos: int, batch: int) -> list[StoredEvent]:
             if backwards:
@@ -115,8 +119,8 @@ def routes(events: EventStore, relations: RelationStore, serializer: EventSerial
         next_pos: int | None = None
         if limit:
             chunk, next_pos = await visible_page(
-                fetch, lambda e: visible(e, user.user_id, memberships, history),
-                start, backwards, limit)
+                fetch, lambda e: visible(e, user.user_id, memberships, history)
+                and not hides(ignored, e.sender, e.state_key), start, backwards, limit)
         body: dict[str, Any] = {"chunk": await serializer.serialize(chunk, user)}
         if next_pos is not None:
             body["next_batch"] = pagination_token(next_pos)
@@ -186,6 +190,7 @@ def routes(events: EventStore, relations: RelationStore, serializer: EventSerial
             raise forbidden("You are not allowed to view this room")
         participant = user.user_id if include == "participated" else None
         memberships, history = await visibility.timelines(room_id, user.user_id)
+        ignored = await ignored_of(user.user_id)
         latest_of: dict[str, int] = {}
 
         async def fetch(pos: int, batch: int) -> list[StoredEvent]:
@@ -196,7 +201,8 @@ def routes(events: EventStore, relations: RelationStore, serializer: EventSerial
 
         # Roots page by their thread's latest event (threads_list.yaml ordering).
         def keep(event: StoredEvent) -> bool:
-            return visible(event, user.user_id, memberships, history)
+            return visible(event, user.user_id, memberships, history) and \
+                not hides(ignored, event.sender, event.state_key)
 
         chunk, next_pos = await visible_page(fetch, keep, start, True, limit,
                                              lambda e: latest_of[e.event_id])

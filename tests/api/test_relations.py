@@ -254,3 +254,26 @@ async def test_bundled_edit_and_thread_reply_after_leaving_are_not_served(
         assert "m.replace" not in relations_seen
         assert relations_seen.get("m.thread", {}).get("latest_event", {}).get("event_id") in (
             None, early)
+
+
+async def test_an_ignored_users_relations_and_threads_are_not_listed(
+        client: httpx.AsyncClient) -> None:
+    # ignore_users.md: events of an ignored user are no longer delivered.
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    carol = await register(client, "carol")
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    await carol.join(room)
+    root = await alice.send(room, "root")
+    from_bob = await bob.send(room, annotation(root, "👍"), "m.reaction")
+    from_carol = await carol.send(room, annotation(root, "🎉"), "m.reaction")
+    bobs_thread = await bob.send(room, "bob's own thread")
+    await bob.send(room, thread_reply(bobs_thread, "in bob's thread"))
+    listed = await relations(alice, room, root)
+    assert {e["event_id"] for e in listed["chunk"]} == {from_bob, from_carol}
+    await alice.request("PUT", f"/user/{alice.user_id}/account_data/m.ignored_user_list",
+                        {"ignored_users": {bob.user_id: {}}})
+    listed = await relations(alice, room, root)
+    assert [e["event_id"] for e in listed["chunk"]] == [from_carol]
+    threads = await alice.request("GET", f"{V1}/rooms/{room}/threads")
+    assert bobs_thread not in [e["event_id"] for e in threads["chunk"]]
