@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from kith.api import account, devices, discovery, membership, messages, rooms as rooms_api
@@ -54,6 +54,7 @@ from kith.sync.push_rules_source import PushRulesSyncSource
 from kith.sync.room_sections import RoomSections
 from kith.sync.unread import UnreadCounter
 from kith.store.database import Database
+from kith.store.dialect import Statement
 from kith.store import erasure as erasure_store
 from kith.api import key_backup as key_backup_api, keys as keys_api, to_device as to_device_api
 from kith.e2ee import service as e2ee_service
@@ -75,7 +76,8 @@ from kith.store import openid as openid_store
 
 log = logging.getLogger("kith")
 
-SCHEMAS = [accounts_store.SCHEMA, events_store.SCHEMA, aliases_store.SCHEMA]
+SCHEMAS: list[Sequence[Statement]] = [accounts_store.SCHEMA, events_store.SCHEMA,
+                                      aliases_store.SCHEMA]
 SCHEMAS += [reports_store.SCHEMA]
 STREAM_TABLES: list[str] = [*events_store.STREAM_TABLES]
 SCHEMAS += [account_data_store.SCHEMA, receipts_store.SCHEMA, profiles_store.SCHEMA,

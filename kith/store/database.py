@@ -1,35 +1,79 @@
 """The database connection, transactions and the global stream position.
 
-SQLite runs in WAL mode with synchronous=FULL: a transaction that returned is on
-disk, so a 200 for a sent event means it survives a crash (Durable before
-acknowledged). Transactions are plain functions of a cursor, run atomically; the
-async wrappers keep callers ready for a backend that really awaits.
+The contract a backend provides to the stores (and that tests/store checks on
+every backend; only SQLite exists today):
+
+* `read(fn)` / `write(fn)` run `fn(cursor)` as one transaction. A write is
+  atomic: if `fn` raises, nothing it did is kept, and positions it allocated
+  are handed out again. Writes are serialised: no two overlap, and no write
+  lands in the middle of a read.
+* Durable before return: when `write` returns, the transaction is on disk and
+  survives a crash (GUIDE: durable before acknowledged; a 200 for a sent event
+  means it is committed). SQLite: WAL with synchronous=FULL.
+* One global stream: `next_stream_id()` (inside a write) allocates the next
+  position of a single counter shared by every stream table; `create_schema`
+  resumes it from the largest `stream_id` of those tables, so positions keep
+  increasing across restarts and a sync token is one number.
+* The cursor (`Cursor` below) is all a store sees: `execute` and `executemany`
+  with `?` placeholders (qmark; a PostgreSQL backend translates them to `%s`
+  or `$n`), rows as tuples from `fetchone`/`fetchall`/iteration, `rowcount`.
+  Generated keys come back with `RETURNING`, never `lastrowid`.
+* `dialect` (kith.store.dialect) gives the SQL fragments that differ between
+  backends; schema statements may be functions of it.
+
+Transactions are plain functions of a cursor; the async wrappers keep callers
+ready for a backend that really awaits.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
+
+from kith.store.dialect import SQLITE, Dialect, Statement, render, require_sqlite
 
 T = TypeVar("T")
-Cursor = sqlite3.Cursor
+
+
+class Cursor(Protocol):
+    """What a store may do with the cursor of a transaction."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, seq_of_parameters: Iterable[Sequence[Any]], /
+                    ) -> Cursor: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by the last INSERT/UPDATE/DELETE."""
+        ...
+
 
 SCHEMA_VERSION = 1
 
 
 class Database:
+    """The SQLite backend."""
+
+    dialect: Dialect = SQLITE
+
     def __init__(self, path: Path) -> None:
+        require_sqlite()
         self.path = path
         self._conn = sqlite3.connect(
             str(path), isolation_level=None, check_same_thread=False, cached_statements=512
         )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA busy_timeout=5000")
+        for statement in self.dialect.session_setup:
+            self._conn.execute(statement)
         self._lock = threading.Lock()
         self._stream_pos = 0
 
@@ -39,10 +83,11 @@ class Database:
 
     # -- schema ---------------------------------------------------------------
 
-    def create_schema(self, statements: Iterable[str], stream_tables: Iterable[str]) -> None:
+    def create_schema(self, statements: Iterable[Statement], stream_tables: Iterable[str]
+                      ) -> None:
         def txn(cur: Cursor) -> None:
             for statement in statements:
-                cur.execute(statement)
+                cur.execute(render(statement, self.dialect))
             cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = cur.execute("SELECT version FROM schema_version").fetchone()
             if row is None:
@@ -81,7 +126,7 @@ class Database:
         with self._lock:
             cur = self._conn.cursor()
             saved_pos = self._stream_pos
-            cur.execute("BEGIN IMMEDIATE")
+            cur.execute(self.dialect.begin_write)
             try:
                 result = fn(cur)
             except BaseException:

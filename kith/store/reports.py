@@ -6,10 +6,11 @@ from __future__ import annotations
 import time
 
 from kith.store.database import Cursor, Database
+from kith.store.dialect import Statement
 
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS content_reports (
-        report_id INTEGER PRIMARY KEY AUTOINCREMENT,
+SCHEMA: list[Statement] = [
+    lambda d: f"""CREATE TABLE IF NOT EXISTS content_reports (
+        report_id {d.autoincrement_primary_key},
         received_ts INTEGER NOT NULL,
         reporter TEXT NOT NULL,
         room_id TEXT,
@@ -30,11 +31,12 @@ class ReportStore:
                   target_user: str | None = None, reason: str | None = None,
                   score: int | None = None) -> int:
         def txn(cur: Cursor) -> int:
-            cur.execute(
+            row = cur.execute(
                 "INSERT INTO content_reports (received_ts, reporter, room_id, event_id,"
-                " target_user, reason, score) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (int(time.time() * 1000), reporter, room_id, event_id, target_user, reason, score))
-            return int(cur.lastrowid or 0)
+                " target_user, reason, score) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING report_id",
+                (int(time.time() * 1000), reporter, room_id, event_id, target_user, reason, score)
+            ).fetchone()
+            return int(row[0])
 
         return await self._db.write(txn)
 
