@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from kith.events.room_versions import RoomVersion
+from kith.store.dialect import Dialect, Statement
 
 StateKey = tuple[str, str]
 
@@ -17,8 +18,26 @@ StateKey = tuple[str, str]
 # Their rows move to room_txns with the path rebuilt from the event they name.
 # Every statement is idempotent: on a new or migrated database the legacy table is
 # created empty, nothing is copied, and it is dropped again.
-_EVENT_JSON = "CAST(e.json AS TEXT)"
-_LEGACY_TXNS_MIGRATION = [
+def _copy_legacy_txns(d: Dialect) -> str:
+    # Rows whose path cannot be rebuilt (a redaction naming no target) are left
+    # behind: a NOT NULL failure must not abort the start. The WHERE also keeps
+    # SQLite from reading ON CONFLICT as the join's ON (its lang_upsert.html).
+    redacts = (f"COALESCE({d.json_text('e.json', 'content.redacts')},"
+               f" {d.json_text('e.json', 'redacts')})")
+    return (
+        "INSERT INTO room_txns (user_id, device_id, path, txn_id, event_id)"
+        " SELECT user_id, device_id, path, txn_id, event_id FROM ("
+        "  SELECT t.user_id, t.device_id,"
+        "  CASE WHEN t.txn_id LIKE 'redact:%' AND e.type = 'm.room.redaction'"
+        f"   THEN '/rooms/' || e.room_id || '/redact/' || {redacts}"
+        "   ELSE '/rooms/' || e.room_id || '/send/' || e.type END AS path,"
+        "  CASE WHEN t.txn_id LIKE 'redact:%' AND e.type = 'm.room.redaction'"
+        "   THEN substr(t.txn_id, 8) ELSE t.txn_id END AS txn_id,"
+        "  t.event_id FROM event_txns t JOIN events e ON e.event_id = t.event_id"
+        " ) AS legacy WHERE path IS NOT NULL ON CONFLICT DO NOTHING")
+
+
+_LEGACY_TXNS_MIGRATION: list[Statement] = [
     """CREATE TABLE IF NOT EXISTS event_txns (
         user_id TEXT NOT NULL,
         device_id TEXT NOT NULL,
@@ -26,15 +45,7 @@ _LEGACY_TXNS_MIGRATION = [
         event_id TEXT NOT NULL,
         PRIMARY KEY (user_id, device_id, txn_id)
     )""",
-    "INSERT OR IGNORE INTO room_txns (user_id, device_id, path, txn_id, event_id)"
-    " SELECT t.user_id, t.device_id,"
-    " CASE WHEN t.txn_id LIKE 'redact:%' AND e.type = 'm.room.redaction'"
-    f"  THEN '/rooms/' || e.room_id || '/redact/' || COALESCE("
-    f"   json_extract({_EVENT_JSON}, '$.content.redacts'), json_extract({_EVENT_JSON}, '$.redacts'))"
-    "  ELSE '/rooms/' || e.room_id || '/send/' || e.type END,"
-    " CASE WHEN t.txn_id LIKE 'redact:%' AND e.type = 'm.room.redaction'"
-    "  THEN substr(t.txn_id, 8) ELSE t.txn_id END,"
-    " t.event_id FROM event_txns t JOIN events e ON e.event_id = t.event_id",
+    _copy_legacy_txns,
     # unsigned.transaction_id must echo the client's own txnId, without the prefix.
     "UPDATE events SET txn_id = substr(txn_id, 8) WHERE type = 'm.room.redaction'"
     " AND txn_id LIKE 'redact:%' AND event_id IN"
@@ -63,7 +74,7 @@ def redact_path(room_id: str, event_id: str) -> str:
     """The scope of a txnId on PUT /rooms/{roomId}/redact/{eventId}/{txnId}."""
     return f"/rooms/{room_id}/redact/{event_id}"
 
-SCHEMA = [
+SCHEMA: list[Statement] = [
     """CREATE TABLE IF NOT EXISTS rooms (
         room_id TEXT PRIMARY KEY,
         room_version TEXT NOT NULL,
