@@ -45,6 +45,7 @@ def record_change(cur: Cursor, db: Database, user_id: str, room_id: str | None =
 class DeviceListStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._membership = db.dialect.json_text("json", "content.membership")
 
     async def record(self, user_id: str, room_id: str | None = None,
                      viewer: str | None = None) -> None:
@@ -82,24 +83,26 @@ class DeviceListStore:
         """Rooms the user was joined to at stream position `position`: those
         whose latest member event for them up to there says join."""
         rows = await self._db.read(lambda cur: cur.execute(
-            "SELECT room_id, json_extract(CAST(json AS TEXT), '$.content.membership'),"
-            " MAX(stream_id) FROM events WHERE type = 'm.room.member' AND state_key = ?"
-            " AND stream_id <= ? GROUP BY room_id", (user_id, position)).fetchall())
+            f"SELECT room_id, membership FROM (SELECT room_id, {self._membership} AS membership,"
+            " ROW_NUMBER() OVER (PARTITION BY room_id ORDER BY stream_id DESC) AS n"
+            " FROM events WHERE type = 'm.room.member' AND state_key = ? AND stream_id <= ?)"
+            " AS latest WHERE n = 1", (user_id, position)).fetchall())
         return {r[0] for r in rows if r[1] == "join"}
 
     async def joined_members_at(self, room_id: str, position: int) -> set[str]:
         """Users joined to the room at stream position `position`."""
         rows = await self._db.read(lambda cur: cur.execute(
-            "SELECT state_key, json_extract(CAST(json AS TEXT), '$.content.membership'),"
-            " MAX(stream_id) FROM events WHERE room_id = ? AND type = 'm.room.member'"
-            " AND state_key IS NOT NULL AND stream_id <= ? GROUP BY state_key",
+            f"SELECT state_key, membership FROM (SELECT state_key, {self._membership} AS"
+            " membership, ROW_NUMBER() OVER (PARTITION BY state_key ORDER BY stream_id DESC)"
+            " AS n FROM events WHERE room_id = ? AND type = 'm.room.member'"
+            " AND state_key IS NOT NULL AND stream_id <= ?) AS latest WHERE n = 1",
             (room_id, position)).fetchall())
         return {r[0] for r in rows if r[1] == "join"}
 
     async def previous_membership(self, room_id: str, user_id: str, before: int) -> str | None:
         """The user's membership in the room just before stream position `before`."""
         row = await self._db.read(lambda cur: cur.execute(
-            "SELECT json_extract(CAST(json AS TEXT), '$.content.membership') FROM events"
+            f"SELECT {self._membership} FROM events"
             " WHERE type = 'm.room.member' AND state_key = ? AND room_id = ? AND stream_id < ?"
             " ORDER BY stream_id DESC LIMIT 1", (user_id, room_id, before)).fetchone())
         return str(row[0]) if row and row[0] is not None else None
