@@ -11,6 +11,12 @@ redaction removes its target's row, and redacted events are never indexed.
 FTS5 is part of the sqlite3 module of CPython's own builds and of the Debian
 and Ubuntu packages; without it Kith refuses to start with a clear message
 rather than silently offering no search.
+
+This is the SQLite search store, written against FTS5 on purpose (MATCH,
+bm25, rowid, a TEMP table per request) and outside kith.store.dialect: full-text
+search differs too much between databases for fragments to bridge. Another
+backend provides its own store with the same methods (PostgreSQL: a tsvector
+column with a GIN index, ranked by ts_rank).
 """
 
 from __future__ import annotations
