@@ -52,7 +52,8 @@ class AggregationStore:
                     replacements[target] = event
             threads: dict[str, tuple[ThreadSummary, StoredEvent]] = {}
             summaries = cur.execute(
-                f"SELECT thread_id, COUNT(*), MAX(stream_id), MAX(sender = ?) FROM events"
+                f"SELECT thread_id, COUNT(*), MAX(stream_id),"
+                f" MAX(CASE WHEN sender = ? THEN 1 ELSE 0 END) FROM events"
                 f" WHERE thread_id IN ({marks}) AND rel_type = 'm.thread' GROUP BY thread_id",
                 (user_id or "", *ids)).fetchall()
             for root, count, latest, mine in summaries:
