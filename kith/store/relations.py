@@ -55,13 +55,13 @@ class RelationStore:
         having = ""
         params: list[Any] = [room_id]
         if participant is not None:
-            having = (" AND (MAX(sender = ?) = 1 OR EXISTS (SELECT 1 FROM events r WHERE"
-                      " r.event_id = e.thread_id AND r.sender = ?))")
+            having = (" AND (MAX(CASE WHEN sender = ? THEN 1 ELSE 0 END) = 1 OR EXISTS"
+                      " (SELECT 1 FROM events r WHERE r.event_id = e.thread_id AND r.sender = ?))")
             params += [participant, participant]
         rows = await self._db.read(lambda cur: cur.execute(
             "SELECT thread_id, MAX(stream_id) AS latest FROM events e WHERE room_id = ?"
             " AND rel_type = 'm.thread' AND thread_id IS NOT NULL GROUP BY thread_id"
-            f" HAVING latest <= ?{having} ORDER BY latest DESC LIMIT ?",
+            f" HAVING MAX(stream_id) <= ?{having} ORDER BY latest DESC LIMIT ?",
             (params[0], upto, *params[1:], limit)).fetchall())
         return [(r[0], r[1]) for r in rows]
 
@@ -69,8 +69,9 @@ class RelationStore:
                              ) -> tuple[int, str | None, bool]:
         """(number of thread events, latest thread event ID, whether user_id replied)."""
         row = await self._db.read(lambda cur: cur.execute(
-            "SELECT COUNT(*), MAX(stream_id), MAX(sender = ?) FROM events"
-            " WHERE thread_id = ? AND rel_type = 'm.thread'", (user_id, root_id)).fetchone())
+            "SELECT COUNT(*), MAX(stream_id), MAX(CASE WHEN sender = ? THEN 1 ELSE 0 END)"
+            " FROM events WHERE thread_id = ? AND rel_type = 'm.thread'",
+            (user_id, root_id)).fetchone())
         if not row or not row[0]:
             return 0, None, False
         latest = await self._db.read(lambda cur: cur.execute(
