@@ -82,7 +82,8 @@ class CrossSigningStore:
             for sig in signatures:
                 cur.execute(
                     "INSERT INTO e2ee_signatures (target_user, target_key, signer_user,"
-                    " signer_key_id, signature) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE"
+                    " signer_key_id, signature) VALUES (?, ?, ?, ?, ?) ON CONFLICT (target_user,"
+                    " target_key, signer_user, signer_key_id) DO UPDATE"
                     " SET signature = excluded.signature",
                     (sig.target_user, sig.target_key, sig.signer_user, sig.signer_key_id,
                      sig.signature))
