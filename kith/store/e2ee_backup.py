@@ -163,7 +163,9 @@ class BackupStore:
                         continue
                     cur.execute(
                         "INSERT INTO e2ee_backup_keys (user_id, version, room_id, session_id,"
-                        " json) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET json = excluded.json",
+                        " json) VALUES (?, ?, ?, ?, ?)"
+                        " ON CONFLICT (user_id, version, room_id, session_id)"
+                        " DO UPDATE SET json = excluded.json",
                         (user_id, current, room_id, session_id, orjson.dumps(data).decode()))
                     changed = True
             if changed:
