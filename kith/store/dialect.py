@@ -33,8 +33,8 @@ import sqlite3
 from collections.abc import Callable
 from typing import Final, Protocol
 
-# RETURNING (reports) and ON CONFLICT DO UPDATE without a conflict target need
-# 3.35; Debian 12's Python ships 3.40.
+# RETURNING (the generated key of a report) needs 3.35; Debian 12's Python
+# ships 3.40.
 SQLITE_MINIMUM: Final = (3, 35, 0)
 
 _PATH_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
