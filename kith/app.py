@@ -208,7 +208,9 @@ def build_app(config: Config) -> App:
     accounts.on_device_renamed.append(e2ee.device_lists.key_changed)
     accounts.on_deactivated.append(room_service.leave_all)
     room_service.after_persist.append(e2ee.device_lists.after_persist)
-    sync_handler.extensions.append(e2ee.sync_extension)
+    e2ee_sync = e2ee.sync_extension
+    sync_handler.extensions.append(e2ee_sync)
+    sync_handler.to_device = e2ee_sync
     routes += keys_api.routes(e2ee, accounts, uia)
     routes += to_device_api.routes(e2ee)
     routes += key_backup_api.routes(e2ee)

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from kith.e2ee.service import E2EE
-from kith.errors import bad_json
+from kith.errors import bad_json, too_large
 from kith.http.types import Request, Route
 from kith.store.e2ee_to_device import Message
+
+
+# One message's content, as JSON, may be as large as a room event (the spec's
+# 65536-byte PDU limit) and no larger: an Olm-encrypted room key is a few KiB,
+# and the per-device queue bound (kith.e2ee.to_device_queue) counts messages,
+# so this cap is what bounds the bytes a queue can hold.
+MAX_CONTENT_BYTES = 65536
 
 
 def parse_messages(body: dict[str, Any]) -> list[Message]:
@@ -22,6 +31,9 @@ def parse_messages(body: dict[str, Any]) -> list[Message]:
         for device_id, content in devices.items():
             if not isinstance(content, dict):
                 raise bad_json("Message content must be an object")
+            if len(orjson.dumps(content)) > MAX_CONTENT_BYTES:
+                raise too_large(f"A to-device message may hold at most {MAX_CONTENT_BYTES}"
+                                " bytes of content")
             out.append(Message(user_id, device_id, content))
     return out
 

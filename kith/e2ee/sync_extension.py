@@ -27,13 +27,13 @@ class E2EESyncExtension:
         self._device_lists = device_lists
         self._limit = to_device_limit
 
+    async def to_device(self, user_id: str, device_id: str, acknowledged: int | None
+                        ) -> tuple[list[dict[str, Any]], int | None]:
+        return await self._to_device.deliver(user_id, device_id, acknowledged, self._limit)
+
     async def add_to_sync(self, user_id: str, device_id: str, since: int | None, upto: int,
                           response: dict[str, Any]) -> bool:
         news = False
-        events = await self._to_device.deliver(user_id, device_id, since, upto, self._limit)
-        response["to_device"] = {"events": events}
-        news = news or bool(events)
-
         if since is not None:
             delta = await self._device_lists.delta(user_id, since, upto)
             response["device_lists"] = {"changed": sorted(delta.changed),

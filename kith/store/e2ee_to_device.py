@@ -1,10 +1,13 @@
 """The per-device to-device message queue (spec: send_to_device.md, to_device.yaml).
 
 Messages are stored per target device in stream order. A sync hands out the
-oldest undelivered ones and marks them with that response's position; they are
-deleted only when the device syncs with a `since` token at or after that
-position, which proves the response arrived (spec: "once the client has
-received the message, the server should delete it").
+oldest waiting ones and marks them with a new delivery mark, which goes into
+that response's next_batch token (kith.sync.tokens); they are deleted only
+when the device syncs with a `since` token carrying that mark or a later one,
+which proves the response arrived (spec send_to_device.md: the server infers
+delivery from the `next_batch` token of the response; "once the client has
+received the message, the server should delete it"). A retried request with
+an older token gets the same messages again, under a new mark.
 
 A device's queue is bounded in all and per sender (kith.e2ee.to_device_queue);
 what the bound drops is logged as a warning.
@@ -63,6 +66,12 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS e2ee_to_device_mark (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         stream_id INTEGER NOT NULL
+    )""",
+    # The last delivery mark handed out; marks only grow, across restarts too,
+    # so a token from before a restart never acknowledges a later delivery.
+    """CREATE TABLE IF NOT EXISTS e2ee_to_device_delivery (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        mark INTEGER NOT NULL
     )""",
 ]
 STREAM_TABLES = ["e2ee_to_device", "e2ee_to_device_mark"]
@@ -147,26 +156,32 @@ class ToDeviceStore:
             log.warning("to-device queue of %s/%s is full: dropped the %d oldest messages"
                         " from %s", user_id, device_id, count, who)
 
-    async def deliver(self, user_id: str, device_id: str, since: int | None, upto: int,
-                      limit: int) -> list[dict[str, Any]]:
-        """Acknowledge what was delivered at or before `since`, then hand out up
-        to `limit` of the oldest remaining messages, marked delivered at `upto`."""
+    async def deliver(self, user_id: str, device_id: str, acknowledged: int | None,
+                      limit: int) -> tuple[list[dict[str, Any]], int | None]:
+        """Delete what was delivered under marks up to `acknowledged` (the
+        since token's mark), then hand out up to `limit` of the oldest waiting
+        messages under a new mark; returns them and the mark (None when none)."""
 
-        def txn(cur: Cursor) -> list[dict[str, Any]]:
-            if since is not None:
+        def txn(cur: Cursor) -> tuple[list[dict[str, Any]], int | None]:
+            if acknowledged:
                 cur.execute("DELETE FROM e2ee_to_device WHERE user_id = ? AND device_id = ?"
                             " AND delivered_at IS NOT NULL AND delivered_at <= ?",
-                            (user_id, device_id, since))
+                            (user_id, device_id, acknowledged))
             rows = cur.execute(
                 "SELECT stream_id, sender, type, content FROM e2ee_to_device WHERE user_id = ?"
                 " AND device_id = ? ORDER BY stream_id LIMIT ?",
                 (user_id, device_id, limit)).fetchall()
-            if rows:
-                cur.execute(
-                    "UPDATE e2ee_to_device SET delivered_at = ? WHERE user_id = ? AND device_id = ?"
-                    " AND delivered_at IS NULL AND stream_id <= ?",
-                    (upto, user_id, device_id, rows[-1][0]))
-            return [{"sender": r[1], "type": r[2], "content": orjson.loads(r[3])} for r in rows]
+            if not rows:
+                return [], None
+            row = cur.execute("SELECT mark FROM e2ee_to_device_delivery").fetchone()
+            mark = (int(row[0]) if row else 0) + 1
+            cur.execute("INSERT INTO e2ee_to_device_delivery (id, mark) VALUES (1, ?)"
+                        " ON CONFLICT (id) DO UPDATE SET mark = excluded.mark", (mark,))
+            cur.execute(
+                "UPDATE e2ee_to_device SET delivered_at = ? WHERE user_id = ? AND device_id = ?"
+                " AND stream_id <= ?", (mark, user_id, device_id, rows[-1][0]))
+            events = [{"sender": r[1], "type": r[2], "content": orjson.loads(r[3])} for r in rows]
+            return events, mark
 
         return await self._db.write(txn)
 

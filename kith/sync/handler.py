@@ -26,7 +26,8 @@ from kith.sync.ignored import NOBODY, IgnoredUsers, without_ignored
 from kith.sync.notifier import Notifier
 from kith.sync.room_sections import RoomSections
 from kith.sync.sources import (
-    AccountDataSource, ExtensionSource, PresenceSource, ReceiptSource, TypingSource)
+    AccountDataSource, ExtensionSource, PresenceSource, ReceiptSource, ToDeviceSource,
+    TypingSource)
 from kith.sync.tokens import SyncToken
 from kith.sync.unread import UnreadCounter, own_read_moved
 
@@ -52,6 +53,7 @@ class SyncHandler:
         self.extensions = extensions or []
         self._ignored = ignored
         self._presence = presence
+        self.to_device: ToDeviceSource | None = None
 
     async def sync(self, requester: Requester, since: SyncToken | None, timeout_ms: int,
                    full_state: bool, sync_filter: SyncFilter,
@@ -193,6 +195,17 @@ class SyncHandler:
         for extension in self.extensions:
             if await extension.add_to_sync(user_id, requester.device_id, since_pos, upto, response):
                 news = True
+        if self.to_device is not None:
+            acknowledged = since.to_device if since else None
+            messages, mark = await self.to_device.to_device(user_id, requester.device_id,
+                                                            acknowledged)
+            response["to_device"] = {"events": messages}
+            if mark is not None:
+                news = True
+            # The response's token carries the mark of what it delivered, or
+            # the since token's, so acknowledging stays where it was.
+            next_token = SyncToken(upto, typing_serial, mark or acknowledged or 0)
+            response["next_batch"] = next_token.encode()
         return response, news
 
     async def _membership_moves(self, user_id: str, since: int, upto: int

@@ -41,6 +41,14 @@ class ExtensionSource(Protocol):
         ...
 
 
+class ToDeviceSource(Protocol):
+    """The device's to-device queue (send_to_device.md): acknowledge what the
+    `since` token's mark covers, hand out the next messages under a new mark."""
+
+    async def to_device(self, user_id: str, device_id: str, acknowledged: int | None
+                        ) -> tuple[list[dict[str, Any]], int | None]: ...
+
+
 class PresenceSource(Protocol):
     """Presence for /sync (modules/presence.md); see kith.sync.presence."""
 

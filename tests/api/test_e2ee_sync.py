@@ -108,6 +108,31 @@ async def test_to_device_per_sync_limit_keeps_the_rest(client: httpx.AsyncClient
     assert received == list(range(130))
 
 
+async def test_a_retried_sync_never_loses_the_second_page(client: httpx.AsyncClient) -> None:
+    # More than one response's worth waits and nothing else happens: every
+    # page needs a token of its own, or retrying the request that fetched the
+    # second page would count as having received it (send_to_device.md: only
+    # the next_batch of the response that carried a message acknowledges it).
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    start = (await bob.sync())["next_batch"]
+    for i in range(150):
+        await alice.request("PUT", f"/sendToDevice/m.x/t{i}",
+                            {"messages": {bob.user_id: {bob.device_id: {"i": i}}}})
+    first = await bob.sync(start)
+    assert [e["content"]["i"] for e in first["to_device"]["events"]] == list(range(100))
+    second = await bob.sync(first["next_batch"])
+    assert [e["content"]["i"] for e in second["to_device"]["events"]] == list(range(100, 150))
+    assert second["next_batch"] != first["next_batch"]
+    # The response to the second request was lost: the client asks again.
+    retried = await bob.sync(first["next_batch"])
+    assert [e["content"]["i"] for e in retried["to_device"]["events"]] == list(range(100, 150))
+    done = await bob.sync(retried["next_batch"])
+    assert done["to_device"]["events"] == []
+    # A token without a to-device mark still works, and acknowledges nothing new.
+    quiet = await bob.sync(done["next_batch"], timeout=0)
+    assert quiet["to_device"]["events"] == []
+
+
 async def test_to_device_wakes_long_poll(client: httpx.AsyncClient) -> None:
     alice, bob = await register(client, "alice"), await register(client, "bob")
     since = (await bob.sync())["next_batch"]
@@ -122,6 +147,21 @@ async def test_to_device_bad_body_is_rejected(client: httpx.AsyncClient) -> None
     alice = await register(client, "alice")
     resp = await alice.request("PUT", "/sendToDevice/m.x/t", {"messages": {"@a:b": "x"}}, expect=400)
     assert resp["errcode"] == "M_BAD_JSON"
+
+
+async def test_an_oversized_to_device_message_is_refused_whole(client: httpx.AsyncClient) -> None:
+    # Content up to the size of a room event is fine; beyond it the whole
+    # request is refused and nothing of it is queued.
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    since = (await bob.sync())["next_batch"]
+    big = {"blob": "x" * 70_000}
+    resp = await alice.request("PUT", "/sendToDevice/m.x/big", {"messages": {bob.user_id: {
+        bob.device_id: big, "*": {"small": True}}}}, expect=413)
+    assert resp["errcode"] == "M_TOO_LARGE"
+    await alice.request("PUT", "/sendToDevice/m.x/fits", {"messages": {bob.user_id: {
+        bob.device_id: {"blob": "x" * 60_000}}}})
+    got = await bob.sync(since)
+    assert [len(e["content"]["blob"]) for e in got["to_device"]["events"]] == [60_000]
 
 
 async def test_deleted_device_loses_its_queue(client: httpx.AsyncClient) -> None:
