@@ -3,7 +3,8 @@ age, transaction_id (only for the device that sent it), prev_content /
 replaces_state for state events, and redacted_because for redacted events.
 
 Events of an erased account (kith.store.erasure) are served redacted to
-readers who first joined the room after the erasure.
+readers who first joined the room after the erasure (except the room's
+encryption event, which keeps the room encrypted).
 
 Bundled aggregations (an edit, a thread's latest event) are events in their
 own right: one the reader may not see under history visibility (sent after
@@ -156,7 +157,8 @@ class EventSerializer:
                 unsigned["prev_sender"] = prev.sender
         convert = to_client_event if with_room_id else to_client_event_without_room_id
         client = convert(event.pdu, event.event_id, unsigned, version)
-        if event.redacted_by or (event.room_id, event.sender) in hidden:
+        if event.redacted_by or ((event.room_id, event.sender) in hidden
+                                 and not _keeps_encryption(event)):
             # An erased sender's event has no redaction event to point to.
             because = others.get(event.redacted_by) if event.redacted_by else None
             because_json = (to_client_event(because.pdu, because.event_id, None, version)
@@ -169,3 +171,10 @@ class EventSerializer:
     def _redacted_content(self, event: StoredEvent, version: RoomVersion) -> dict[str, Any]:
         client = to_client_event(event.pdu, event.event_id, None, version)
         return dict(redact_client_event(client, version, None).get("content") or {})
+
+
+def _keeps_encryption(event: StoredEvent) -> bool:
+    """An erased sender's m.room.encryption event is served as it is: its
+    redacted copy has no `algorithm`, so later joiners would see the room as
+    unencrypted (kith.rooms.encryption: encryption is never switched off)."""
+    return event.type == "m.room.encryption" and event.state_key == ""

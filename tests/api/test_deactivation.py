@@ -81,6 +81,29 @@ async def test_erase_serves_redacted_copies_to_later_joiners_only(client: httpx.
     assert gone.status_code == 404 and gone.json()["errcode"] == "M_NOT_FOUND"
 
 
+async def test_erasure_leaves_a_room_encrypted_for_later_joiners(client: httpx.AsyncClient) -> None:
+    # A redacted m.room.encryption has no algorithm: served to carol, it would
+    # switch the room's encryption off for her.
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    room_id = await alice.create_room(preset="private_chat", invite=[bob.user_id])
+    await bob.join(room_id)
+    await alice.request("PUT", f"/rooms/{room_id}/state/m.room.topic/", {"topic": "plans"})
+    await deactivate(alice, erase=True)
+    carol = await register(client, "carol")
+    await bob.request("POST", f"/rooms/{room_id}/invite", {"user_id": carol.user_id})
+    await carol.join(room_id)
+    encryption = await carol.request("GET", f"/rooms/{room_id}/state/m.room.encryption/")
+    assert encryption == {"algorithm": "m.megolm.v1.aes-sha2"}
+    synced = await carol.sync()
+    state = synced["rooms"]["join"][room_id]["state"]["events"] + \
+        synced["rooms"]["join"][room_id]["timeline"]["events"]
+    (enc,) = [e for e in state if e["type"] == "m.room.encryption"]
+    assert enc["content"]["algorithm"] == "m.megolm.v1.aes-sha2"
+    # Other events of the erased sender are still redacted for carol.
+    topic = [e for e in state if e["type"] == "m.room.topic"]
+    assert topic and all(e["content"] == {} for e in topic)
+
+
 async def test_erasure_deletes_account_data(client: httpx.AsyncClient, app: Any) -> None:
     alice, _bob, _room, _event = await setup_room(client)
     await deactivate(alice, erase=True)
