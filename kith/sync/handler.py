@@ -178,6 +178,12 @@ class SyncHandler:
                 room_since = None if room_id in newly_joined else since_pos
                 section, slice_ = await self._sections.joined(
                     room_id, requester, room_since, upto, full, sync_filter, ignored)
+                if room_since is None and since_pos is not None:
+                    # A rejoined room's history does not follow on from what
+                    # the client may still hold of it: `limited` tells it to
+                    # start the room's timeline afresh rather than append
+                    # events it already has (sync.yaml Timeline.limited).
+                    section["timeline"]["limited"] = True
                 if slice_.events or full:
                     news = True
             if full or moved or read_moved:

@@ -69,3 +69,23 @@ async def test_leave_and_rejoin_between_syncs_is_a_new_join(client: httpx.AsyncC
     # As in an initial sync: recent history, and the state before it.
     known = {e["type"] for e in room["state"]["events"] + room["timeline"]["events"]}
     assert {"m.room.create", "m.room.name"} <= known
+    # The client holds part of that history already: it must start the room's
+    # timeline afresh, not append, so the timeline is limited.
+    assert room["timeline"]["limited"] is True
+
+
+async def test_a_room_joined_for_the_first_time_starts_a_fresh_timeline(
+        client: httpx.AsyncClient) -> None:
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    room_id = await alice.create_room(preset="public_chat")
+    token = (await bob.sync())["next_batch"]
+    await alice.send(room_id, "before bob")
+    await bob.join(room_id)
+    room = (await bob.sync(token))["rooms"]["join"][room_id]
+    assert room["timeline"]["limited"] is True
+    # Later syncs are incremental again.
+    token = (await bob.sync(token))["next_batch"]
+    await alice.send(room_id, "after bob")
+    later = (await bob.sync(token))["rooms"]["join"][room_id]
+    assert later["timeline"]["limited"] is False
+    assert [e["content"]["body"] for e in later["timeline"]["events"]] == ["after bob"]
