@@ -1,7 +1,7 @@
 """The database connection, transactions and the global stream position.
 
-The contract a backend provides to the stores (and that tests/store checks on
-every backend; only SQLite exists today):
+The contract a backend provides to the stores; tests/store checks it, and
+every store's behaviour, on each backend (only SQLite exists today):
 
 * `read(fn)` / `write(fn)` run `fn(cursor)` as one transaction. A write is
   atomic: if `fn` raises, nothing it did is kept, and positions it allocated
@@ -18,6 +18,9 @@ every backend; only SQLite exists today):
   with `?` placeholders (qmark; a PostgreSQL backend translates them to `%s`
   or `$n`), rows as tuples from `fetchone`/`fetchall`/iteration, `rowcount`.
   Generated keys come back with `RETURNING`, never `lastrowid`.
+* Text compares and sorts by code point (SQLite's default BINARY collation;
+  a PostgreSQL database would use the "C" collation), so ORDER BY on IDs is
+  the same everywhere.
 * `dialect` (kith.store.dialect) gives the SQL fragments that differ between
   backends; schema statements may be functions of it.
 
