@@ -17,7 +17,8 @@ with the SQLite form used here and the PostgreSQL one a second backend would use
 
 A fragment's arguments are SQL expressions (column names or `?`) and appear in
 the result in the order given, so the parameters of a statement line up on
-every backend. JSON columns hold UTF-8 bytes (BLOB/bytea): the dialect decodes.
+every backend. JSON columns hold UTF-8 JSON as bytes or text; the dialect
+decodes either.
 
 Schema statements may be a function of the dialect (`Statement`), for DDL that
 differs, e.g. `lambda d: f"CREATE TABLE t (id {d.autoincrement_primary_key})"`.
