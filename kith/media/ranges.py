@@ -8,8 +8,14 @@ several ranges, which a server may ignore), a `ByteRange` for a 206, or
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
+
+# RFC 9110 14.1.1: first-pos and last-pos are 1*DIGIT, and DIGIT is ASCII 0-9
+# only (str.isdigit() also takes "²" and other digits int() refuses). 19
+# digits reach past any file size: a longer number is not a range we serve.
+_POSITION = re.compile(r"[0-9]{1,19}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +50,9 @@ def parse_range(header: str | None, size: int) -> ByteRange | _Unsatisfiable | N
         return None  # several ranges: answer with the whole representation
     first, dash, last = spec.partition("-")
     first, last = first.strip(), last.strip()
-    if not dash or (first and not first.isdigit()) or (last and not last.isdigit()):
-        return None
+    if (not dash or (first and not _POSITION.fullmatch(first))
+            or (last and not _POSITION.fullmatch(last))):
+        return None  # RFC 9110 14.2: a server may ignore a Range it cannot parse
     if not first:
         if not last:
             return None

@@ -174,6 +174,19 @@ async def test_range_requests(client: httpx.AsyncClient, header: str, status: in
         assert response.headers["content-length"] == str(len(data[piece]))
 
 
+@pytest.mark.parametrize("header", [b"bytes=\xb2-", b"bytes=0-\xb9", ("bytes=" + "9" * 5000 + "-").encode(),
+                                    ("bytes=0-" + "1" * 5000).encode(), b"bytes=\xff-1"])
+async def test_malformed_ranges_are_ignored(client: httpx.AsyncClient, header: bytes) -> None:
+    """RFC 9110 14.2: a Range the server cannot parse is ignored: 200, all of it."""
+    alice = await register(client, "alice")
+    data = os.urandom(1000)
+    mxc = (await upload(alice, data))["content_uri"]
+    response = await client.get(f"{V1}/download/{media_path(mxc)}",
+                                headers={**alice.auth, "Range": header})  # type: ignore[dict-item]
+    assert response.status_code == 200, response.text
+    assert response.content == data and "content-range" not in response.headers
+
+
 # --- errors -------------------------------------------------------------------------------
 
 

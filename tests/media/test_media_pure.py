@@ -34,6 +34,14 @@ from kith.media.sizing import Plan, bucket, plan
     ("items=0-1", 100, None),
     ("bytes", 100, None),
     ("bytes=+1-2", 100, None),
+    # RFC 9110 14.1.1: positions are ASCII digits; anything else is not a range.
+    ("bytes=\u00b2-", 100, None),  # superscript two: isdigit() but not DIGIT
+    ("bytes=0-\u0663", 100, None),  # Arabic-Indic three
+    ("bytes=" + "9" * 5000 + "-", 100, None),
+    ("bytes=0-" + "9" * 5000, 100, None),
+    ("bytes=-" + "9" * 20, 100, None),
+    ("bytes=0-" + "9" * 19, 100, ByteRange(0, 99)),
+    ("bytes=" + "0" * 19 + "-", 100, ByteRange(0, 99)),
 ])
 def test_parse_range(header: str | None, size: int, expected: object) -> None:
     assert parse_range(header, size) == expected
