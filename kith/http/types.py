@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -12,6 +13,9 @@ import orjson
 from kith.errors import MatrixError, bad_json, invalid_param, missing_param, not_json
 
 S = TypeVar("S")
+
+INT64_MAX = 2**63 - 1
+_INT_ARG = re.compile(r"-?[0-9]{1,19}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +82,14 @@ class Request:
         raw = self.arg(name)
         if raw is None:
             return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise invalid_param(f"{name} must be an integer") from None
+        # ASCII digits only (int() would also take "1_000", " 7" or "٣"), and
+        # at most 19 of them: every integer argument fits the database's int64.
+        if not _INT_ARG.fullmatch(raw):
+            raise invalid_param(f"{name} must be an integer")
+        value = int(raw)
         if value < minimum:
             raise invalid_param(f"{name} must be at least {minimum}")
-        if maximum is not None:
-            value = min(value, maximum)
-        return value
+        return min(value, maximum if maximum is not None else INT64_MAX)
 
     def require_arg(self, name: str) -> str:
         value = self.arg(name)

@@ -87,3 +87,10 @@ async def test_parameters_are_checked(client: httpx.AsyncClient) -> None:
         "errcode"] == "M_INVALID_PARAM"
     assert (await alice.request("GET", url, params={"ts": "soon", "dir": "f"}, expect=400))[
         "errcode"] == "M_INVALID_PARAM"
+    for bad in ("1" * 40, "1_000", " 5", "\u0663"):
+        assert (await alice.request("GET", url, params={"ts": bad, "dir": "f"}, expect=400))[
+            "errcode"] == "M_INVALID_PARAM"
+    # The largest timestamp that fits is a valid question: nothing is after it.
+    await alice.request("GET", url, params={"ts": 2**63 - 1, "dir": "f"}, expect=404)
+    newest = await alice.request("GET", url, params={"ts": "9" * 19, "dir": "b"})
+    assert newest["event_id"].startswith("$")
