@@ -96,8 +96,9 @@ def routes(service: MediaService, *, legacy: bool, url_preview: bool) -> list[Ro
     async def serve_download(request: Request, authenticated: bool) -> Response:
         params = request.path_params
         record = await service.find(params["serverName"], params["mediaId"], _timeout_ms(request))
-        return _file_response(request, service, record, params.get("fileName") or record.filename,
-                              authenticated)
+        # The {fileName} of the path is echoed like an uploaded name: cleaned the same way.
+        filename = headers.clean_filename(params.get("fileName")) or record.filename
+        return _file_response(request, service, record, filename, authenticated)
 
     async def serve_thumbnail(request: Request, authenticated: bool) -> Response:
         width = _dimension(request, "width")

@@ -84,10 +84,18 @@ def content_disposition(content_type: str, filename: str | None) -> str:
     return f"{disposition}; filename*=utf-8''{quote(filename, safe='')}"
 
 
+# Unicode bidirectional controls (UAX #9: LRM, RLM, ALM, the embeddings and
+# overrides, the isolates). In a file name they make "gpj.exe" read as
+# "exe.jpg" in a client's download prompt; no honest name needs them.
+_BIDI_CONTROLS = frozenset({0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)})
+
+
 def clean_filename(value: str | None) -> str | None:
-    """An uploaded file name as stored: without control characters (it is only
-    ever echoed in Content-Disposition, never used as a path)."""
+    """A file name as stored or served (uploaded, or the download path's
+    {fileName}): without control characters nor bidirectional controls (it
+    is only ever echoed in Content-Disposition, never used as a path)."""
     if value is None:
         return None
-    value = "".join(c for c in value if ord(c) >= 0x20 and ord(c) != 0x7F).strip()
+    value = "".join(c for c in value
+                    if ord(c) >= 0x20 and ord(c) != 0x7F and ord(c) not in _BIDI_CONTROLS).strip()
     return value[:255] or None

@@ -110,6 +110,20 @@ async def test_other_users_can_download_and_name_override(client: httpx.AsyncCli
     assert renamed.headers["content-disposition"] == "inline; filename*=utf-8''Gr%C3%BC%C3%9Fe.png"
 
 
+async def test_path_file_name_is_cleaned(client: httpx.AsyncClient) -> None:
+    """The download path's {fileName} is cleaned as an uploaded name is: no
+    control characters, no bidirectional controls (U+202E makes "gpj.exe"
+    read "exe.jpg"); nothing left, and the uploaded name is used."""
+    alice = await register(client, "alice")
+    mxc = (await upload(alice, b"MZ", "application/octet-stream", "orig.bin"))["content_uri"]
+    for suffix, disposition in [("/%E2%80%AEgpj.exe", 'attachment; filename="gpj.exe"'),
+                                ("/a%0D%0Ab%E2%81%A6.txt", 'attachment; filename="ab.txt"'),
+                                ("/%E2%80%AE%E2%80%8E", 'attachment; filename="orig.bin"')]:
+        response = await download(alice, mxc, suffix)
+        assert response.status_code == 200
+        assert response.headers["content-disposition"] == disposition
+
+
 @pytest.mark.parametrize(("content_type", "disposition"), [
     ("text/html", "attachment"), ("image/svg+xml", "attachment"), ("audio/ogg", "inline"),
     ("text/plain; charset=utf-8", "inline"), (None, "attachment"),

@@ -98,6 +98,10 @@ def test_clean_content_type(value: str | None, expected: str | None) -> None:
 @pytest.mark.parametrize(("value", "expected"), [
     (None, None), ("", None), ("a.png", "a.png"), ("a\r\nb.png", "ab.png"), ("  x ", "x"),
     ("dir/name.txt", "dir/name.txt"),
+    # Bidirectional controls: "\u202egpj.exe" displays as "exe.jpg".
+    ("\u202egpj.exe", "gpj.exe"), ("a\u200e\u200fb\u061c", "ab"),
+    ("".join(map(chr, range(0x202A, 0x202F))) + "x" + "".join(map(chr, range(0x2066, 0x206A))), "x"),
+    ("\u202e", None), ("عربي.txt", "عربي.txt"), ("a\u200db", "a\u200db"),  # ZWJ is not a bidi control
 ])
 def test_clean_filename(value: str | None, expected: str | None) -> None:
     assert clean_filename(value) == expected
