@@ -36,7 +36,11 @@ class TypingTracker:
         self._changed_at: dict[str, int] = {}             # room -> serial of last change
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._serial = 0
+        # Serials carry on across restarts: a run starts at the wall clock in
+        # microseconds, above any serial the previous run reached (that would
+        # take more than one typing change per microsecond), so a token from
+        # before a restart asks for every change of this run.
+        self._serial = time.time_ns() // 1000
 
     # -- reading ---------------------------------------------------------------------
 
