@@ -41,7 +41,12 @@ Rooms = dict[str, dict[str, Json]]
 
 
 def _number(version: str) -> int | None:
-    return int(version) if version.isdigit() and len(version) < 18 else None
+    """The row number of a version string this store handed out ("1", "2", ...):
+    anything else ("abc", "01", "²") names no version."""
+    if not (version.isascii() and version.isdigit() and len(version) < 18):
+        return None
+    number = int(version)
+    return number if str(number) == version else None
 
 
 def _current(cur: Cursor, user_id: str) -> int | None:
@@ -58,6 +63,20 @@ def _live(cur: Cursor, user_id: str, version: str) -> int:
             " AND deleted = 0", (user_id, number)).fetchone():
         return number
     raise not_found("Unknown backup version")
+
+
+def _writable(cur: Cursor, user_id: str, version: str) -> int:
+    """key_backup.yaml PUT /room_keys/keys: a version that does not exist (or
+    was deleted) is 404 M_NOT_FOUND; one that exists but is not the current
+    backup is 403 M_WRONG_ROOM_KEYS_VERSION ("Keys can only be written to the
+    most recently created version of the backup"). The session-level PUT lists
+    only the 403, but a 403 must name a current_version, which a user with no
+    backup does not have, so all three levels answer alike."""
+    number = _live(cur, user_id, version)
+    current = _current(cur, user_id)
+    if number != current:
+        raise wrong_version(str(current))
+    return number
 
 
 def _etag_count(cur: Cursor, user_id: str, number: int) -> tuple[str, int]:
@@ -135,8 +154,18 @@ class BackupStore:
         await self._db.write(txn)
 
     async def delete_version(self, user_id: str, version: str) -> None:
+        """key_backup.yaml DELETE /room_keys/version/{version}: 404 for a version
+        that never existed; one deleted before is a success again."""
+
         def txn(cur: Cursor) -> None:
-            number = _live(cur, user_id, version)
+            number = _number(version)
+            row = None if number is None else cur.execute(
+                "SELECT deleted FROM e2ee_backup_versions WHERE user_id = ? AND version = ?",
+                (user_id, number)).fetchone()
+            if row is None:
+                raise not_found("Unknown backup version")
+            if row[0]:
+                return
             cur.execute("UPDATE e2ee_backup_versions SET deleted = 1 WHERE user_id = ?"
                         " AND version = ?", (user_id, number))
             cur.execute("DELETE FROM e2ee_backup_keys WHERE user_id = ? AND version = ?",
@@ -149,9 +178,7 @@ class BackupStore:
         one session (kith.e2ee.backup.new_is_better)."""
 
         def txn(cur: Cursor) -> tuple[str, int]:
-            current = _current(cur, user_id)
-            if current is None or _number(version) != current:
-                raise wrong_version(None if current is None else str(current))
+            current = _writable(cur, user_id, version)
             changed = False
             for room_id, sessions in rooms.items():
                 for session_id, data in sessions.items():
