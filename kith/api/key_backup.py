@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kith.e2ee.backup import MEGOLM_BACKUP_V1, check_key_data, check_rooms, check_sessions
+from kith.e2ee.backup import (
+    MEGOLM_BACKUP_V1, check_auth_data, check_key_data, check_path_id, check_rooms, check_sessions,
+)
 from kith.e2ee.service import E2EE
 from kith.errors import bad_json, invalid_param, not_found
 from kith.http.types import Request, Route
@@ -34,6 +36,7 @@ def routes(e2ee: E2EE) -> list[Route]:
         algorithm, auth_data = _version_body(request)
         if algorithm != MEGOLM_BACKUP_V1:
             raise invalid_param(f"Unsupported backup algorithm {algorithm}")
+        check_auth_data(algorithm, auth_data)
         return {"version": await store.create_version(request.user.user_id, algorithm, auth_data)}
 
     async def latest_version(request: Request) -> Json:
@@ -53,6 +56,7 @@ def routes(e2ee: E2EE) -> list[Route]:
             raise invalid_param("version in the body does not match the path")
         if algorithm != await store.algorithm(user_id, version):
             raise invalid_param("Algorithm does not match")
+        check_auth_data(algorithm, auth_data)
         await store.update_version(user_id, version, auth_data)
         return {}
 
@@ -62,8 +66,9 @@ def routes(e2ee: E2EE) -> list[Route]:
         return {}
 
     def _scope(request: Request) -> tuple[str, str | None, str | None]:
-        return (request.require_arg("version"), request.path_params.get("roomId"),
-                request.path_params.get("sessionId"))
+        return (request.require_arg("version"),
+                check_path_id(request.path_params.get("roomId"), "roomId"),
+                check_path_id(request.path_params.get("sessionId"), "sessionId"))
 
     async def put_keys(request: Request) -> Json:
         """PUT /_matrix/client/v3/room_keys/keys[/{roomId}[/{sessionId}]]"""
