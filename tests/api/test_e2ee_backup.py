@@ -11,6 +11,7 @@ from spec_schema import validate_response  # type: ignore[import-not-found]
 
 ALG = "m.megolm_backup.v1.curve25519-aes-sha2"
 ROOM = "!room:localhost"
+AUTH = {"public_key": "abc"}
 
 
 def key(first: int, forwarded: int, verified: bool, tag: str) -> dict[str, Any]:
@@ -33,7 +34,7 @@ async def test_backup_version_lifecycle(client: httpx.AsyncClient) -> None:
     await alice.request("PUT", f"/room_keys/version/{version}",
                         {"algorithm": ALG, "auth_data": {"public_key": "def"}, "version": version})
     mismatch = await alice.request("PUT", f"/room_keys/version/{version}", {
-        "algorithm": ALG, "auth_data": {}, "version": "999"}, expect=400)
+        "algorithm": ALG, "auth_data": AUTH, "version": "999"}, expect=400)
     assert mismatch["errcode"] == "M_INVALID_PARAM"
     assert (await alice.request("GET", f"/room_keys/version/{version}"))["auth_data"] == \
         {"public_key": "def"}
@@ -46,7 +47,7 @@ async def test_backup_version_lifecycle(client: httpx.AsyncClient) -> None:
 async def test_backup_keys_keep_the_better_copy(client: httpx.AsyncClient) -> None:
     alice, bob = await register(client, "alice"), await register(client, "bob")
     version = (await alice.request("POST", "/room_keys/version",
-                                   {"algorithm": ALG, "auth_data": {}}))["version"]
+                                   {"algorithm": ALG, "auth_data": AUTH}))["version"]
     params = {"version": version}
     put = await alice.request("PUT", f"/room_keys/keys/{ROOM}/s1", key(5, 1, False, "a"),
                               params=params)
@@ -92,8 +93,8 @@ async def test_backup_keys_keep_the_better_copy(client: httpx.AsyncClient) -> No
 
 async def test_writing_to_an_old_version_is_403(client: httpx.AsyncClient) -> None:
     alice = await register(client, "alice")
-    old = (await alice.request("POST", "/room_keys/version", {"algorithm": ALG, "auth_data": {}}))["version"]
-    new = (await alice.request("POST", "/room_keys/version", {"algorithm": ALG, "auth_data": {}}))["version"]
+    old = (await alice.request("POST", "/room_keys/version", {"algorithm": ALG, "auth_data": AUTH}))["version"]
+    new = (await alice.request("POST", "/room_keys/version", {"algorithm": ALG, "auth_data": AUTH}))["version"]
     resp = await alice.request("PUT", f"/room_keys/keys/{ROOM}/s1", key(0, 0, False, "x"),
                                params={"version": old}, expect=403)
     assert resp["errcode"] == "M_WRONG_ROOM_KEYS_VERSION" and resp["current_version"] == new
