@@ -14,10 +14,12 @@ previews answer 404 M_UNRECOGNIZED unless `[media] url_preview` is on.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from kith.errors import MatrixError, forbidden, invalid_param, not_found, unrecognized
-from kith.http.types import Request, Response, Route, json_response
+from kith.http.types import Auth, Handler, Request, Response, Route, json_response
 from kith.media import headers
 from kith.media.ranges import UNSATISFIABLE, ByteRange, parse_range
 from kith.media.service import MediaService
@@ -40,6 +42,21 @@ def _timeout_ms(request: Request) -> int | None:
     return request.int_arg("timeout_ms", None)
 
 
+async def _no_body() -> AsyncIterator[bytes]:
+    nothing: tuple[bytes, ...] = ()
+    for chunk in nothing:
+        yield chunk
+
+
+def _body(request: Request, service: MediaService, path: Path, start: int,
+          length: int) -> AsyncIterator[bytes]:
+    """The content to send; none for HEAD (RFC 9110 9.3.2: the same header
+    fields as GET, Content-Length included, and no content)."""
+    if request.method == "HEAD":
+        return _no_body()
+    return service.storage.read(path, start, length)
+
+
 def _file_response(request: Request, service: MediaService, record: MediaRecord,
                    filename: str | None, authenticated: bool) -> Response:
     assert record.size is not None
@@ -57,10 +74,10 @@ def _file_response(request: Request, service: MediaService, record: MediaRecord,
     if isinstance(wanted, ByteRange):
         extra.append((b"content-range", wanted.content_range(size).encode()))
         return Response(status=206, content_type=content_type, headers=extra,
-                        stream=service.storage.read(path, wanted.start, wanted.length),
+                        stream=_body(request, service, path, wanted.start, wanted.length),
                         length=wanted.length)
     return Response(status=200, content_type=content_type, headers=extra,
-                    stream=service.storage.read(path, 0, size), length=size)
+                    stream=_body(request, service, path, 0, size), length=size)
 
 
 def routes(service: MediaService, *, legacy: bool, url_preview: bool) -> list[Route]:
@@ -117,7 +134,7 @@ def routes(service: MediaService, *, legacy: bool, url_preview: bool) -> list[Ro
         disposition = headers.content_disposition(made.content_type, name)
         extra = [(b"content-disposition", disposition.encode()), *headers.media_headers(authenticated)]
         return Response(status=200, content_type=made.content_type, headers=extra,
-                        stream=service.storage.read(made.path, 0, made.size), length=made.size)
+                        stream=_body(request, service, made.path, 0, made.size), length=made.size)
 
     async def download(request: Request) -> Response:
         """GET /_matrix/client/v1/media/download/{serverName}/{mediaId}[/{fileName}]"""
@@ -162,17 +179,24 @@ def routes(service: MediaService, *, legacy: bool, url_preview: bool) -> list[Ro
         Route("POST", "/_matrix/media/v1/create", create, rate_limited=True),
         Route("GET", f"{CLIENT_V1}/config", config),
         Route("GET", f"{MEDIA_V3}/config", config),
-        Route("GET", f"{CLIENT_V1}/download/{{serverName}}/{{mediaId}}", download),
-        Route("GET", f"{CLIENT_V1}/download/{{serverName}}/{{mediaId}}/{{fileName}}", download),
-        Route("GET", f"{CLIENT_V1}/thumbnail/{{serverName}}/{{mediaId}}", thumbnail),
+        *_get_and_head(f"{CLIENT_V1}/download/{{serverName}}/{{mediaId}}", download),
+        *_get_and_head(f"{CLIENT_V1}/download/{{serverName}}/{{mediaId}}/{{fileName}}", download),
+        *_get_and_head(f"{CLIENT_V1}/thumbnail/{{serverName}}/{{mediaId}}", thumbnail),
         Route("GET", f"{CLIENT_V1}/preview_url", preview_url, rate_limited=True),
         Route("GET", f"{MEDIA_V3}/preview_url", preview_url, rate_limited=True),
-        Route("GET", f"{MEDIA_V3}/download/{{serverName}}/{{mediaId}}", legacy_download, auth="none"),
-        Route("GET", f"{MEDIA_V3}/download/{{serverName}}/{{mediaId}}/{{fileName}}", legacy_download,
-              auth="none"),
-        Route("GET", f"{MEDIA_V3}/thumbnail/{{serverName}}/{{mediaId}}", legacy_thumbnail,
-              auth="none"),
+        *_get_and_head(f"{MEDIA_V3}/download/{{serverName}}/{{mediaId}}", legacy_download,
+                       auth="none"),
+        *_get_and_head(f"{MEDIA_V3}/download/{{serverName}}/{{mediaId}}/{{fileName}}",
+                       legacy_download, auth="none"),
+        *_get_and_head(f"{MEDIA_V3}/thumbnail/{{serverName}}/{{mediaId}}", legacy_thumbnail,
+                       auth="none"),
     ]
+
+
+def _get_and_head(path: str, handler: Handler, auth: Auth = "required") -> list[Route]:
+    """RFC 9110 9.1: a server that answers GET answers HEAD too; the handler
+    gives the same status and headers and, for HEAD, no content (_body)."""
+    return [Route("GET", path, handler, auth=auth), Route("HEAD", path, handler, auth=auth)]
 
 
 def _dimension(request: Request, name: str) -> int:

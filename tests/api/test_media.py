@@ -110,6 +110,35 @@ async def test_other_users_can_download_and_name_override(client: httpx.AsyncCli
     assert renamed.headers["content-disposition"] == "inline; filename*=utf-8''Gr%C3%BC%C3%9Fe.png"
 
 
+async def test_head_answers_as_get_without_content(app_config: Config) -> None:
+    """RFC 9110 9.3.2: HEAD is answered like GET, the same status and header
+    fields (Content-Length of the content GET would send), and no content;
+    for downloads, ranges, thumbnails and the legacy endpoints when on."""
+    async with custom_app(replace(app_config, media_legacy=True)) as (built, http):
+        alice = await register(http, "alice")
+        mxc = (await upload(alice, png(400, 200), "image/png", "p.png"))["content_uri"]
+        path = media_path(mxc)
+        cases: list[tuple[str, dict[str, str]]] = [
+            (f"{V1}/download/{path}", {}), (f"{V1}/download/{path}/other.png", {}),
+            (f"{V1}/download/{path}", {"Range": "bytes=10-19"}),
+            (f"{V1}/download/{path}", {"Range": "bytes=999999-"}),
+            (f"{V1}/thumbnail/{path}?width=96&height=96&method=crop", {}),
+            (f"/_matrix/media/v3/download/{path}", {}),
+            (f"/_matrix/media/v3/download/{path}/x.png", {}),
+            (f"/_matrix/media/v3/thumbnail/{path}?width=32&height=32", {}),
+            (f"{V1}/download/localhost/unknown", {}),
+        ]
+        for url, extra in cases:
+            get = await http.get(url, headers={**alice.auth, **extra})
+            head = await http.head(url, headers={**alice.auth, **extra})
+            assert head.status_code == get.status_code != 405, (url, head.status_code)
+            if get.status_code in (200, 206):
+                assert head.content == b"", url
+                assert head.headers == get.headers, url
+                assert int(head.headers["content-length"]) == len(get.content) > 0
+        assert (await http.head(f"{V1}/download/{path}")).status_code == 401
+
+
 async def test_path_file_name_is_cleaned(client: httpx.AsyncClient) -> None:
     """The download path's {fileName} is cleaned as an uploaded name is: no
     control characters, no bidirectional controls (U+202E makes "gpj.exe"
