@@ -126,6 +126,7 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
     async def forget(request: Request) -> dict[str, Any]:
         """POST /_matrix/client/v3/rooms/{roomId}/forget"""
         user = request.user
+        request.json_object(allow_empty=True)  # the body is `{}`; anything else is bad JSON
         room_id = request.path_params["roomId"]
         found = await events.membership(room_id, user.user_id)
         if found is None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from kith.errors import MatrixError, bad_json, forbidden, not_found
 from kith.http.types import Request, Route
+from kith.ids import parse_room_alias
 from kith.rooms import create as create_plan
 from kith.rooms.serialize import EventSerializer
 from kith.rooms.service import Intent, RoomService
@@ -108,6 +109,9 @@ def routes(rooms: RoomService, accounts: AccountStore, aliases: AliasStore,
             membership = content.get("membership")
             if not isinstance(membership, str):
                 raise bad_json("membership must be a string")
+            if membership == "invite" and await unknown_local_user(accounts, state_key,
+                                                                   rooms.server_name):
+                raise not_found("Unknown user")  # as POST /invite answers
         if etype == "m.room.canonical_alias":
             await _check_canonical_alias(content, room_id, aliases, rooms.server_name)
         persisted = await rooms.send(Intent(user.user_id, etype, content, state_key), room_id)
@@ -215,6 +219,12 @@ async def _check_canonical_alias(content: dict[str, Any], room_id: str, aliases:
     for name in names:
         if not isinstance(name, str):
             raise bad_json("aliases must be strings")
+        try:
+            # m.room.canonical_alias: servers SHOULD validate the alias grammar.
+            parse_room_alias(name)
+        except ValueError:
+            raise MatrixError(400, "M_INVALID_PARAM", f"{name[:80]!r} is not a room alias") \
+                from None
         if not name.endswith(":" + server_name):
             continue
         found = await aliases.lookup(name)

@@ -1,0 +1,50 @@
+"""Checks on PUT /rooms/{roomId}/state and POST /forget that match their
+dedicated endpoints: what the server refuses there, it refuses here too, and
+nothing is stored."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from matrix import register  # type: ignore[import-not-found]
+
+
+async def test_inviting_an_unknown_local_user_through_state_is_404(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    room = await alice.create_room()
+    resp = await alice.request("PUT", f"/rooms/{room}/state/m.room.member/@ghost:localhost",
+                               {"membership": "invite"}, expect=404)
+    assert resp["errcode"] == "M_NOT_FOUND"
+    # Someone who registers that name later finds no invite waiting.
+    ghost = await register(client, "ghost")
+    assert room not in (await ghost.sync())["rooms"]["invite"]
+
+
+@pytest.mark.parametrize("alias", ["notalias", "#nocolon", "#:localhost", "#a b:localhost",
+                                   "#x:bad server"])
+async def test_canonical_alias_grammar_is_checked(client: httpx.AsyncClient, alias: str) -> None:
+    alice = await register(client, "alice")
+    room = await alice.create_room()
+    for content in ({"alias": alias}, {"alt_aliases": [alias]}):
+        resp = await alice.request("PUT", f"/rooms/{room}/state/m.room.canonical_alias/",
+                                   content, expect=400)
+        assert resp["errcode"] == "M_INVALID_PARAM"
+    await alice.request("GET", f"/rooms/{room}/state/m.room.canonical_alias/", expect=404)
+
+
+@pytest.mark.parametrize("body", [b"{", b"[]", b"null", b"\xff"])
+async def test_forget_with_a_malformed_body_forgets_nothing(client: httpx.AsyncClient,
+                                                          body: bytes) -> None:
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    await bob.request("POST", f"/rooms/{room}/leave", {})
+    resp = await client.post(f"/_matrix/client/v3/rooms/{room}/forget", content=body,
+                             headers={**bob.auth, "Content-Type": "application/json"})
+    assert resp.status_code == 400
+    assert resp.json()["errcode"] in ("M_NOT_JSON", "M_BAD_JSON")
+    # Not forgotten: the left room's history is still readable.
+    await bob.request("GET", f"/rooms/{room}/messages", params={"dir": "b"})
+    await bob.request("POST", f"/rooms/{room}/forget", {})
+    await bob.request("GET", f"/rooms/{room}/messages", params={"dir": "b"}, expect=403)
