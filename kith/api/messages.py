@@ -100,7 +100,9 @@ def routes(events: EventStore, serializer: EventSerializer, visibility: Visibili
         if found is not None and found[0] in ("leave", "ban"):
             return found[1]
         if found is not None and found[0] == "invite":
-            return found[1]
+            # An invitee reads on while invited where history_visibility allows
+            # it ("invited"), as /event does; each event is checked.
+            return _END
         raise forbidden("You are not in this room")
 
     async def lazy_members(room_id: str, chunk: list[StoredEvent], requester: Requester,

@@ -48,3 +48,20 @@ async def test_forget_with_a_malformed_body_forgets_nothing(client: httpx.AsyncC
     await bob.request("GET", f"/rooms/{room}/messages", params={"dir": "b"})
     await bob.request("POST", f"/rooms/{room}/forget", {})
     await bob.request("GET", f"/rooms/{room}/messages", params={"dir": "b"}, expect=403)
+
+
+@pytest.mark.parametrize(("visibility", "seen"), [("invited", True), ("joined", False),
+                                                  ("shared", False)])
+async def test_an_invitee_reads_messages_as_event_allows(client: httpx.AsyncClient,
+                                                         visibility: str, seen: bool) -> None:
+    # history_visibility.md: "invited" opens events to a member from the point
+    # they were invited, while invited or joined; /messages agrees with /event.
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    room = await alice.create_room(initial_state=[{
+        "type": "m.room.history_visibility", "state_key": "",
+        "content": {"history_visibility": visibility}}])
+    await alice.request("POST", f"/rooms/{room}/invite", {"user_id": bob.user_id})
+    message = await alice.send(room, "while bob is invited")
+    page = await bob.request("GET", f"/rooms/{room}/messages", params={"dir": "b"})
+    assert (message in [e["event_id"] for e in page["chunk"]]) is seen
+    await bob.request("GET", f"/rooms/{room}/event/{message}", expect=200 if seen else 404)
