@@ -51,6 +51,28 @@ def dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
+def _identity(device_keys: Json) -> dict[str, Any]:
+    """A device's identity keys: its ed25519 signing key and curve25519 Olm key
+    (end_to_end_encryption.md "Device keys")."""
+    keys = device_keys.get("keys") or {}
+    return {k: v for k, v in keys.items() if k.split(":", 1)[0] in ("ed25519", "curve25519")}
+
+
+def _forget_old_identity(cur: Cursor, user_id: str, device_id: str) -> None:
+    """A device whose identity keys were replaced: its one-time and fallback
+    keys were signed by the old ed25519 key (and belong to the old Olm account),
+    so a claimer would get keys that fail verification; signatures on the
+    device (self-signing, in e2ee_signatures of kith.store.e2ee_cross_signing)
+    covered the old keys, and signatures it made were made with the old key."""
+    for table in ("e2ee_one_time_keys", "e2ee_fallback_keys"):
+        cur.execute(f"DELETE FROM {table} WHERE user_id = ? AND device_id = ?",
+                    (user_id, device_id))
+    cur.execute("DELETE FROM e2ee_signatures WHERE target_user = ? AND target_key = ?",
+                (user_id, device_id))
+    cur.execute("DELETE FROM e2ee_signatures WHERE signer_user = ? AND signer_key_id = ?",
+                (user_id, f"ed25519:{device_id}"))
+
+
 class KeyStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -62,9 +84,27 @@ class KeyStore:
         """Store everything or nothing; True if the device keys changed.
 
         Spec (keys.yaml): re-uploading a one-time key ID with different content
-        is an error; the same content again is accepted (a retried request)."""
+        is an error; the same content again is accepted (a retried request).
+        New identity keys first drop what the old ones signed, so that one-time
+        and fallback keys uploaded with them in this request are kept."""
+
+        def store_device_keys(cur: Cursor, keys: Json) -> bool:
+            value = dumps(keys)
+            row = cur.execute("SELECT json FROM e2ee_device_keys WHERE user_id = ? AND device_id = ?",
+                              (user_id, device_id)).fetchone()
+            if row is not None and row[0] == value:
+                return False
+            if row is not None and _identity(orjson.loads(row[0])) != _identity(keys):
+                _forget_old_identity(cur, user_id, device_id)
+            cur.execute(
+                "INSERT INTO e2ee_device_keys (user_id, device_id, json) VALUES (?, ?, ?)"
+                " ON CONFLICT (user_id, device_id) DO UPDATE SET json = excluded.json",
+                (user_id, device_id, value))
+            record_change(cur, self._db, user_id)
+            return True
 
         def txn(cur: Cursor) -> bool:
+            changed = device_keys is not None and store_device_keys(cur, device_keys)
             for key in one_time:
                 value = dumps(key.value)
                 row = cur.execute(
@@ -91,19 +131,7 @@ class KeyStore:
                     " used) VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (user_id, device_id, algorithm)"
                     " DO UPDATE SET key_id = excluded.key_id, json = excluded.json, used = 0",
                     (user_id, device_id, key.algorithm, key.key_id, value))
-            if device_keys is None:
-                return False
-            value = dumps(device_keys)
-            row = cur.execute("SELECT json FROM e2ee_device_keys WHERE user_id = ? AND device_id = ?",
-                              (user_id, device_id)).fetchone()
-            if row is not None and row[0] == value:
-                return False
-            cur.execute(
-                "INSERT INTO e2ee_device_keys (user_id, device_id, json) VALUES (?, ?, ?)"
-                " ON CONFLICT (user_id, device_id) DO UPDATE SET json = excluded.json",
-                (user_id, device_id, value))
-            record_change(cur, self._db, user_id)
-            return True
+            return changed
 
         return await self._db.write(txn)
 
@@ -158,12 +186,17 @@ class KeyStore:
 
     async def claim(self, wanted: Iterable[tuple[str, str, str]]) -> dict[str, dict[str, Json]]:
         """Hand out one key per (user, device, algorithm) in one write transaction,
-        so concurrent claims never receive the same one-time key."""
+        so concurrent claims never receive the same one-time key. Only devices
+        that still exist: keys left behind by a device being deleted (its row
+        goes before its keys) must never start an Olm session with nobody."""
         items = list(wanted)
 
         def txn(cur: Cursor) -> dict[str, dict[str, Json]]:
             out: dict[str, dict[str, Json]] = {}
             for user_id, device_id, algorithm in items:
+                if cur.execute("SELECT 1 FROM devices WHERE user_id = ? AND device_id = ?",
+                               (user_id, device_id)).fetchone() is None:
+                    continue
                 row = cur.execute(
                     "SELECT key_id, json FROM e2ee_one_time_keys WHERE user_id = ?"
                     " AND device_id = ? AND algorithm = ? ORDER BY key_id LIMIT 1",
