@@ -66,8 +66,15 @@ class AccountService:
         device_id = device_id or new_device_id()
         existing = await self.store.get_device(user_id, device_id)
         if existing is not None:
-            # Spec (login): re-using a device ID invalidates its older tokens.
-            await self.store.delete_devices(user_id, [device_id])
+            # Spec (client-server-api "Relationship between access tokens and
+            # devices"): when the client sets the device_id, the server
+            # invalidates the tokens previously assigned to that device. The
+            # new login is a new holder of the ID, not the old device's keys:
+            # it is cleaned up as a deleted device (one-time and fallback keys,
+            # queued to-device messages, signatures on it), so nothing meant
+            # for the old holder reaches it; it is the same device again only
+            # by uploading the same keys.
+            await self.delete_devices(user_id, [device_id])
         await self.store.upsert_device(user_id, device_id, device_name)
         token = new_access_token()
         await self.store.add_access_token(hash_token(token), user_id, device_id)
