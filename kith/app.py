@@ -60,7 +60,7 @@ from kith.api import key_backup as key_backup_api, keys as keys_api, to_device a
 from kith.e2ee import service as e2ee_service
 from kith.e2ee.to_device_queue import QueueLimits
 from kith.api import media as media_api
-from kith.media.service import MediaService
+from kith.media.service import MediaService, admin_contact
 from kith.media.storage import MediaStorage
 from kith.store import media as media_store
 from kith.web.assets import StaticAssets
@@ -218,7 +218,8 @@ def build_app(config: Config) -> App:
         config.server_name, media_store.MediaStore(db), MediaStorage(config.media_dir),
         max_upload_bytes=config.media_max_upload_bytes,
         user_quota_bytes=config.media_user_quota_bytes,
-        max_thumbnail_pixels=config.media_max_thumbnail_pixels)
+        max_thumbnail_pixels=config.media_max_thumbnail_pixels,
+        admin_contact=admin_contact(config.support_page, config.support_admin, config.base_url))
     routes += media_api.routes(media, legacy=config.media_legacy, url_preview=config.media_url_preview)
     accounts.on_erased += [erasures.erase, media.erase_user]
     room_infos = room_initial_sync.RoomInfos(event_store, serializer, visibility, account_data,

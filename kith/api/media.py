@@ -48,6 +48,10 @@ async def _no_body() -> AsyncIterator[bytes]:
         yield chunk
 
 
+async def _chunk(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
 def _body(request: Request, service: MediaService, path: Path, start: int,
           length: int) -> AsyncIterator[bytes]:
     """The content to send; none for HEAD (RFC 9110 9.3.2: the same header
@@ -133,6 +137,11 @@ def routes(service: MediaService, *, legacy: bool, url_preview: bool) -> list[Ro
         name = _THUMBNAIL_NAMES.get(made.content_type, "thumbnail")
         disposition = headers.content_disposition(made.content_type, name)
         extra = [(b"content-disposition", disposition.encode()), *headers.media_headers(authenticated)]
+        if made.path is None:  # made but not cached: served from memory
+            assert made.data is not None
+            return Response(status=200, content_type=made.content_type, headers=extra,
+                            stream=_no_body() if request.method == "HEAD" else _chunk(made.data),
+                            length=made.size)
         return Response(status=200, content_type=made.content_type, headers=extra,
                         stream=_body(request, service, made.path, 0, made.size), length=made.size)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,9 +55,35 @@ def not_yet_uploaded() -> MatrixError:
     return MatrixError(504, "M_NOT_YET_UPLOADED", "Content has not yet been uploaded")
 
 
-def quota_exceeded() -> MatrixError:
+# Errors of a write that mean the disk (or the server's share of it) is full.
+STORAGE_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def admin_contact(support_page: str, support_admin: str, base_url: str) -> str:
+    """Where a user who hits a resource limit can reach out (spec,
+    M_RESOURCE_LIMIT_EXCEEDED: the error MUST have an `admin_contact` field
+    with "a place to reach out to"): the configured support page, else a
+    link to the administrator's Matrix ID, else the server's own web address
+    (its web messenger, the one place every user of it knows)."""
+    if support_page:
+        return support_page
+    if support_admin:
+        return f"https://matrix.to/#/{support_admin}"
+    return base_url
+
+
+def quota_exceeded(contact: str) -> MatrixError:
     return MatrixError(403, "M_RESOURCE_LIMIT_EXCEEDED", "Media quota exceeded",
-                       admin_contact="")
+                       admin_contact=contact)
+
+
+def storage_full(contact: str) -> MatrixError:
+    # Spec, M_RESOURCE_LIMIT_EXCEEDED: "the homeserver has reached a resource
+    # limit imposed on it", for example "too much memory or disk space": the
+    # errcode for a full disk, so that clients point the user at the admin.
+    # 403 as for the quota: the spec gives this error no other status.
+    return MatrixError(403, "M_RESOURCE_LIMIT_EXCEEDED", "The server's storage is full",
+                       admin_contact=contact)
 
 
 def cannot_thumbnail() -> MatrixError:
@@ -73,9 +100,10 @@ class _Waiting:
 
 @dataclass(frozen=True, slots=True)
 class ThumbnailFile:
-    path: Path
+    path: Path | None  # None: made but not cached (the disk is full), served from `data`
     content_type: str
     size: int
+    data: bytes | None = None
 
 
 def now_ms() -> int:
@@ -84,8 +112,10 @@ def now_ms() -> int:
 
 class MediaService:
     def __init__(self, server_name: str, store: MediaStore, storage: MediaStorage, *,
-                 max_upload_bytes: int, user_quota_bytes: int, max_thumbnail_pixels: int) -> None:
+                 max_upload_bytes: int, user_quota_bytes: int, max_thumbnail_pixels: int,
+                 admin_contact: str) -> None:
         self.server_name = server_name
+        self.admin_contact = admin_contact
         self.store = store
         self.storage = storage
         self.max_upload_bytes = max_upload_bytes
@@ -107,14 +137,16 @@ class MediaService:
                      filename: str | None, declared: int | None) -> str:
         """POST /upload: store the body and return its new mxc:// URI."""
         await self._check_quota(user_id, declared or 0)
-        tmp, sha256, size = await self.storage.receive(body)
+        with self._storage_full():
+            tmp, sha256, size = await self.storage.receive(body)
         media_id = _new_media_id()
         try:
             async with self._blob_lock:
                 # Checked again under the lock that also records the upload:
                 # two uploads at once cannot both pass the quota.
                 await self._check_quota(user_id, size)
-                created = await self.storage.commit(tmp, sha256)
+                with self._storage_full():
+                    created = await self.storage.commit(tmp, sha256)
                 try:
                     await self.store.add_uploaded(media_id, user_id, sha256, size,
                                                   content_type, filename, now_ms())
@@ -153,11 +185,13 @@ class MediaService:
         if record.expires_ts is not None and record.expires_ts <= now_ms():
             raise not_found("This media ID has expired")
         await self._check_quota(user_id, declared or 0)
-        tmp, sha256, size = await self.storage.receive(body)
+        with self._storage_full():
+            tmp, sha256, size = await self.storage.receive(body)
         try:
             async with self._blob_lock:
                 await self._check_quota(user_id, size)  # under the lock, as in upload()
-                created = await self.storage.commit(tmp, sha256)
+                with self._storage_full():
+                    created = await self.storage.commit(tmp, sha256)
                 done = await self.store.complete_pending(media_id, user_id, sha256, size,
                                                          content_type, filename, now_ms())
                 if not done:
@@ -175,9 +209,22 @@ class MediaService:
     async def _check_quota(self, user_id: str, extra: int) -> None:
         if self.user_quota_bytes and extra:
             if await self.store.used_bytes(user_id) + extra > self.user_quota_bytes:
-                raise quota_exceeded()
+                raise quota_exceeded(self.admin_contact)
         if extra > self.max_upload_bytes:
             raise too_large(f"Cannot upload files larger than {self.max_upload_bytes} bytes")
+
+    @contextlib.contextmanager
+    def _storage_full(self) -> Iterator[None]:
+        """A full disk is the spec's resource limit, not an unexplained 500.
+        Nothing is left half-written: receive() removes its temporary file on
+        any failure and commit() only renames a complete one."""
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno not in STORAGE_FULL:
+                raise
+            log.error("media storage is full: %s; upload refused", exc.strerror)
+            raise storage_full(self.admin_contact) from None
 
     # -- downloads ----------------------------------------------------------------------
 
@@ -233,13 +280,15 @@ class MediaService:
             raise cannot_thumbnail()
         box = (bucket(width) or MAX_STEP, bucket(height) or MAX_STEP)
         key = f"{box[0]}x{box[1]}-{method}-{'animated' if animated else 'static'}"
-        found = self._cached(record, key)
+        # File lookups in a worker thread, as every other file operation:
+        # a slow disk does not stall the event loop.
+        found = await asyncio.to_thread(self._cached, record, key)
         if found is not None:
             return found
         lock = self._thumb_locks.setdefault(f"{record.sha256}/{key}", asyncio.Lock())
         try:
             async with lock:
-                found = self._cached(record, key)
+                found = await asyncio.to_thread(self._cached, record, key)
                 if found is not None:
                     return found
                 animation_slot = self._animation_workers if animated else contextlib.nullcontext()
@@ -252,6 +301,7 @@ class MediaService:
         return made
 
     def _cached(self, record: MediaRecord, key: str) -> ThumbnailFile | None:
+        """Blocking: runs in a worker thread."""
         assert record.sha256 is not None and record.size is not None
         for ext, content_type in _THUMB_TYPES.items():
             path = self.storage.thumbnail_path(record.sha256, key + ext)
@@ -278,11 +328,22 @@ class MediaService:
         except CannotThumbnail as exc:
             log.info("cannot thumbnail %s: %s", record.media_id, exc)
             raise cannot_thumbnail() from None
+        ext = _ORIGINAL if made.data is None else next(
+            e for e, t in _THUMB_TYPES.items() if t == made.content_type)
+        try:
+            path = self.storage.write_thumbnail(record.sha256, key + ext, made.data or b"")
+        except OSError as exc:
+            if exc.errno not in STORAGE_FULL:
+                raise
+            # Only the cache is lost: the thumbnail is served all the same.
+            log.error("media storage is full: %s; thumbnail not cached", exc.strerror)
+            if made.data is None:
+                return ThumbnailFile(self.path(record), content_type, record.size)
+            return ThumbnailFile(None, made.content_type, len(made.data), made.data)
+        if path is None:
+            raise not_found("Media not found")  # erased while it was being made
         if made.data is None:
-            self.storage.write_thumbnail(record.sha256, key + _ORIGINAL, b"")
             return ThumbnailFile(self.path(record), content_type, record.size)
-        ext = next(e for e, t in _THUMB_TYPES.items() if t == made.content_type)
-        path = self.storage.write_thumbnail(record.sha256, key + ext, made.data)
         return ThumbnailFile(path, made.content_type, len(made.data))
 
     # -- export and erasure ----------------------------------------------------------------

@@ -14,6 +14,7 @@ file operation of a request (rename, fsync, unlink), off the event loop.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import os
 import re
@@ -105,16 +106,39 @@ class MediaStorage:
         """Delete stored content and its thumbnails."""
         await asyncio.to_thread(self._remove, sha256)
 
+    # Content is removed under the service's lock, but thumbnails are written
+    # outside it, in worker threads, so the two may interleave. Neither leaves
+    # anything behind: remove() unlinks the content *before* it lists the
+    # thumbnails, and write_thumbnail() looks for the content *after* its file
+    # is in place. A thumbnail placed before the content went is in remove()'s
+    # listing; one placed after finds the content gone and removes itself and
+    # the folder (which remove() may have failed to, for that very file); one
+    # whose folder was removed before it could be placed is not placed at all.
+
     def _remove(self, sha256: str) -> None:
         self.blob_path(sha256).unlink(missing_ok=True)
-        folder = self._thumbs / sha256[:2] / sha256
-        if folder.is_dir():
-            for item in folder.iterdir():
-                item.unlink(missing_ok=True)
-            folder.rmdir()
+        self._remove_thumbnails(sha256)
 
-    def write_thumbnail(self, sha256: str, key: str, data: bytes) -> Path:
-        """Write a thumbnail atomically (temporary file, fsync, rename)."""
+    def _remove_thumbnails(self, sha256: str) -> None:
+        folder = self._thumbs / sha256[:2] / sha256
+        try:
+            items = list(folder.iterdir())
+        except FileNotFoundError:
+            return
+        for item in items:
+            item.unlink(missing_ok=True)
+        try:
+            folder.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            if exc.errno != errno.ENOTEMPTY:
+                raise
+            # A thumbnail written meanwhile: its writer removes it, and the folder.
+
+    def write_thumbnail(self, sha256: str, key: str, data: bytes) -> Path | None:
+        """Write a thumbnail atomically (temporary file, fsync, rename); None
+        when the content was removed meanwhile (and nothing is left of it)."""
         final = self.thumbnail_path(sha256, key)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._tmp / f"thumb-{secrets.token_hex(8)}"
@@ -122,9 +146,20 @@ class MediaStorage:
             with open(tmp, "xb") as out:
                 out.write(data)
                 _flush_and_sync(out)
-            os.replace(tmp, final)
+            try:
+                os.replace(tmp, final)
+            except FileNotFoundError:
+                # The folder went with the content (or with content since
+                # uploaded again: then once more, into a new folder).
+                if not self.exists(sha256):
+                    return None
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
+        if not self.exists(sha256):
+            self._remove_thumbnails(sha256)
+            return None
         return final
 
     # -- reading --------------------------------------------------------------------

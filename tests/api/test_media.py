@@ -5,7 +5,9 @@ limits, quota, thumbnails, legacy endpoints and URL previews."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import io
+import logging
 import os
 import sys
 import time
@@ -304,7 +306,9 @@ async def test_quota_is_403(app_config: Config) -> None:
         await upload(alice, os.urandom(3000))
         body = await upload(alice, os.urandom(3000), expect=403)
         assert body["errcode"] == "M_RESOURCE_LIMIT_EXCEEDED"
-        assert "admin_contact" in body
+        # Spec: admin_contact MUST be a place to reach out to; with no support
+        # contact configured, the server's own address.
+        assert body["admin_contact"] == "http://127.0.0.1:8008"
 
         async def chunks() -> AsyncIterator[bytes]:
             yield os.urandom(2500)
@@ -314,6 +318,93 @@ async def test_quota_is_403(app_config: Config) -> None:
         blobs = [p for p in (config.media_dir / "blobs").rglob("*") if p.is_file()]
         assert len(blobs) == 2
         assert not list((config.media_dir / "tmp").iterdir())
+
+
+@pytest.mark.parametrize(("support", "contact"), [
+    ({"support_page": "https://help.example/kith", "support_admin": "@root:example.org"},
+     "https://help.example/kith"),
+    ({"support_admin": "@root:example.org"}, "https://matrix.to/#/@root:example.org"),
+    ({"public_baseurl": "https://matrix.example.org/"}, "https://matrix.example.org"),
+])
+async def test_quota_names_a_contact(app_config: Config, support: dict[str, str],
+                                     contact: str) -> None:
+    """Spec, M_RESOURCE_LIMIT_EXCEEDED: "The error MUST have an admin_contact
+    field": the support page, else the administrator's Matrix ID, else the
+    server's public address."""
+    config = replace(app_config, media_user_quota_bytes=10, **support)  # type: ignore[arg-type]
+    async with custom_app(config) as (built, http):
+        alice = await register(http, "alice")
+        body = await upload(alice, os.urandom(11), expect=403)
+        assert body == {"errcode": "M_RESOURCE_LIMIT_EXCEEDED", "error": "Media quota exceeded",
+                        "admin_contact": contact}
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
+@pytest.mark.parametrize("failing", ["_write_hashed", "_flush_and_sync", "_commit"])
+async def test_full_disk_refuses_uploads_cleanly(app_config: Config, monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture, code: int,
+                                                 failing: str) -> None:
+    """A full disk (or quota of the file system) is the spec's resource limit
+    ("too much memory or disk space"): M_RESOURCE_LIMIT_EXCEEDED with a
+    contact, one log line, and nothing half-written left behind."""
+    from kith.media import storage
+
+    config = replace(app_config, support_page="https://help.example/")
+    async with custom_app(config) as (built, http):
+        alice = await register(http, "alice")
+
+        def full(*args: object) -> None:
+            raise OSError(code, os.strerror(code))
+
+        if failing == "_commit":
+            monkeypatch.setattr(storage.MediaStorage, "_commit", full)
+        else:
+            monkeypatch.setattr(storage, failing, full)
+        caplog.clear()
+        body = await upload(alice, os.urandom(3000), expect=403)
+        assert body == {"errcode": "M_RESOURCE_LIMIT_EXCEEDED", "error": "The server's storage is full",
+                        "admin_contact": "https://help.example/"}
+        mxc = (await alice.request("POST", "/_matrix/media/v1/create", {}))["content_uri"]
+        put = await http.put(f"{UPLOAD}/{media_path(mxc)}", content=b"data", headers=alice.auth)
+        assert put.status_code == 403 and put.json()["errcode"] == "M_RESOURCE_LIMIT_EXCEEDED"
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 2 and all(r.exc_info is None for r in errors)
+        assert "storage is full" in errors[0].getMessage()
+        assert not list((config.media_dir / "tmp").iterdir())
+        assert not [p for p in (config.media_dir / "blobs").rglob("*") if p.is_file()]
+        assert await built.db.read(lambda cur: cur.execute(
+            "SELECT COUNT(*) FROM media WHERE sha256 IS NOT NULL").fetchone()[0]) == 0
+        monkeypatch.undo()
+        await upload(alice, os.urandom(3000))  # space again: uploads work again
+
+
+async def test_full_disk_still_serves_thumbnails(client: httpx.AsyncClient, app: App,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the thumbnail cache is lost when the disk is full: the thumbnail
+    is made and served from memory (GET and HEAD), nothing is cached."""
+    from kith.media import storage
+
+    alice = await register(client, "alice")
+    mxc = (await upload(alice, png(400, 200), "image/png"))["content_uri"]
+    small_mxc = (await upload(alice, png(20, 10), "image/png"))["content_uri"]
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(storage, "_flush_and_sync", full)
+    response = await thumb(alice, mxc, width=96, height=96, method="scale")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["content-length"] == str(len(response.content))
+    assert Image.open(io.BytesIO(response.content)).size == (96, 48)
+    head = await client.head(f"{V1}/thumbnail/{media_path(mxc)}?width=96&height=96",
+                             headers=alice.auth)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == response.headers["content-length"]
+    small = await thumb(alice, small_mxc, width=96, height=96)  # the content itself, no marker
+    assert small.status_code == 200 and Image.open(io.BytesIO(small.content)).size == (20, 10)
+    assert not [p for p in (app.config.media_dir / "thumbnails").rglob("*") if p.is_file()]
+    assert not list((app.config.media_dir / "tmp").iterdir())
 
 
 async def test_concurrent_uploads_cannot_pass_the_quota_together(app_config: Config) -> None:
@@ -402,7 +493,8 @@ async def test_waits_for_reserved_media_leave_nothing_behind(client: httpx.Async
 
     alice = await register(client, "alice")
     service = MediaService("localhost", MediaStore(app.db), MediaStorage(app.config.media_dir),
-                           max_upload_bytes=1000, user_quota_bytes=0, max_thumbnail_pixels=1000)
+                           max_upload_bytes=1000, user_quota_bytes=0, max_thumbnail_pixels=1000,
+                           admin_contact="https://kith.test/")
     mxc, _ = await service.create(alice.user_id)
     media_id = mxc.rsplit("/", 1)[1]
     waits = [service.find("localhost", media_id, 20) for _ in range(3)]
@@ -459,6 +551,36 @@ async def test_thumbnail_scale_and_crop(client: httpx.AsyncClient, app: App) -> 
     # Odd sizes are rounded up to a step: never smaller than asked.
     odd = Image.open(io.BytesIO((await thumb(alice, mxc, width=50, height=50, method="crop")).content))
     assert odd.size == (64, 64)
+
+
+async def test_thumbnails_are_made_once(client: httpx.AsyncClient, app: App,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thumbnail is made once per size step and method, then served from
+    its cached file: asked again (with any size of the same step), or asked
+    by many at once."""
+    from kith.media import service
+
+    made: list[tuple[int, int]] = []
+    make = service.make_thumbnail
+
+    def counting(*args: Any) -> Any:
+        made.append(args[2])
+        return make(*args)
+
+    monkeypatch.setattr(service, "make_thumbnail", counting)
+    alice = await register(client, "alice")
+    mxc = (await upload(alice, png(800, 400), "image/png"))["content_uri"]
+    first = await asyncio.gather(*[thumb(alice, mxc, width=96, height=96) for _ in range(5)])
+    assert made == [(96, 96)]
+    cached = next((app.config.media_dir / "thumbnails").rglob("96x96-scale-static.png"))
+    written = cached.stat().st_mtime_ns
+    for width, height in ((96, 96), (90, 70), (65, 96)):
+        again = await thumb(alice, mxc, width=width, height=height)
+        assert again.content == first[0].content
+    assert made == [(96, 96)] and all(r.content == first[0].content for r in first)
+    assert cached.stat().st_mtime_ns == written
+    await thumb(alice, mxc, width=96, height=96, method="crop")
+    assert made == [(96, 96), (96, 96)]
 
 
 async def test_thumbnail_of_jpeg_and_small_image(client: httpx.AsyncClient) -> None:
@@ -681,7 +803,8 @@ async def test_user_media_can_be_listed_and_erased(client: httpx.AsyncClient, ap
     a2 = (await upload(alice, os.urandom(100), "image/png", "two"))["content_uri"]
     b1 = (await upload(bob, shared))["content_uri"]
     service = MediaService("localhost", MediaStore(app.db), MediaStorage(app.config.media_dir),
-                           max_upload_bytes=1000, user_quota_bytes=0, max_thumbnail_pixels=1000)
+                           max_upload_bytes=1000, user_quota_bytes=0, max_thumbnail_pixels=1000,
+                           admin_contact="https://kith.test/")
     listed = await service.media_of(alice.user_id)
     assert [r.filename for r in listed] == ["one", "two"]
     assert all(r.user_id == alice.user_id and r.size == 100 and r.sha256 for r in listed)
