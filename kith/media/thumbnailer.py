@@ -19,6 +19,9 @@ that are too large, and thumbnailing is a target for malicious files):
   thumbnail pixels fit the budgets below; otherwise the thumbnail is a still
   of the first frame (spec: when the media cannot be animated the server
   behaves as though `animated` were false).
+
+A thumbnail is shown as its image is: sized for, and turned by, the image's
+EXIF orientation (kith.media.orientation), since it is encoded without it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kith.media.gifframes import count_frames
+from kith.media.orientation import ORIENTATION_TAG, Turn, stored_plan, turn_of, turned_size
 from kith.media.sizing import Method, Plan, plan
 
 # Pillow is imported by the functions that use it, on the first thumbnail, not
@@ -105,26 +109,28 @@ def make_thumbnail(source: Path, content_type: str, box: tuple[int, int], method
 def _thumbnail(image: Image.Image, source: Path, content_type: str, box: tuple[int, int],
                method: Method, animated: bool, max_pixels: int) -> Thumbnail:
     width, height = image.size
-    geometry = plan((width, height), box, method)
+    turn = turn_of(_orientation(image))
+    geometry = plan(turned_size((width, height), turn), box, method)  # for the image as shown
+    stored = None if geometry is None else stored_plan(geometry, turn)  # for its pixels
     decoded = width * height
-    if image.format == "JPEG" and geometry is not None:
-        image.draft(None, geometry.resize)  # decode at 1/2, 1/4 or 1/8 scale where that suffices
+    if image.format == "JPEG" and stored is not None:
+        image.draft(None, stored.resize)  # decode at 1/2, 1/4 or 1/8 scale where that suffices
         if not image.info.get("progressive"):
             decoded = image.width * image.height
     if decoded > max_pixels:
         raise TooLarge(f"{width}x{height}")
     moving = bool(getattr(image, "is_animated", False))
     if animated and moving:
-        if geometry is None:
+        if stored is None:
             return Thumbnail(None, content_type)  # needs no scaling: the animation itself
-        frames = _animation_frames(image, source, geometry)
+        frames = _animation_frames(image, source, stored)
         if frames is not None:
-            return _animated(image, geometry, frames)
-    if geometry is None and not moving and content_type in THUMBNAIL_TYPES:
-        return Thumbnail(None, content_type)
+            return _animated(image, stored, turn, frames)
+    if stored is None and not moving and content_type in THUMBNAIL_TYPES:
+        return Thumbnail(None, content_type)  # served as it is, orientation tag and all
     # A still: of the first frame when animated (also when animation was not asked for).
     alpha = _has_alpha(image)
-    frame = _downscale(image, geometry or Plan(image.size, None), alpha)
+    frame = _turned(_downscale(image, stored or Plan(image.size, None), alpha), turn)
     buffer = io.BytesIO()
     if image.format == "JPEG" and not alpha:
         frame.save(buffer, "JPEG", quality=85, optimize=True)
@@ -146,6 +152,26 @@ def _animation_frames(image: Image.Image, source: Path, geometry: Plan) -> int |
             or frames * out_width * out_height > ANIMATION_OUTPUT_PIXELS):
         return None
     return frames
+
+
+def _orientation(image: Image.Image) -> object:
+    """The EXIF Orientation value, from the metadata read with the header
+    (never decoding pixels for it, as Image.getexif() may for a PNG)."""
+    from PIL import Image
+    raw = image.info.get("exif")
+    if not isinstance(raw, bytes) or not raw:
+        return None
+    exif = Image.Exif()
+    try:
+        exif.load(raw)
+    except Exception:  # damaged metadata, whatever Pillow's parser makes of it: no orientation
+        return None
+    return exif.get(ORIENTATION_TAG)
+
+
+def _turned(image: Image.Image, turn: Turn | None) -> Image.Image:
+    from PIL import Image
+    return image if turn is None else image.transpose(Image.Transpose[turn])
 
 
 def _has_alpha(image: Image.Image) -> bool:
@@ -195,7 +221,7 @@ def _converted(image: Image.Image, mode: str) -> Image.Image:
     return image.convert(mode)
 
 
-def _animated(image: Image.Image, geometry: Plan, count: int) -> Thumbnail:
+def _animated(image: Image.Image, geometry: Plan, turn: Turn | None, count: int) -> Thumbnail:
     from PIL import features
     frames: list[Image.Image] = []
     durations: list[int] = []
@@ -205,7 +231,8 @@ def _animated(image: Image.Image, geometry: Plan, count: int) -> Thumbnail:
         except EOFError:
             break  # fewer frames than counted (a damaged file): the ones there are
         # Premultiplying costs as much as resampling: only for frames with alpha.
-        frames.append(_converted(_downscale(image, geometry, _has_alpha(image)), "RGBA"))
+        frame = _downscale(image, geometry, _has_alpha(image))
+        frames.append(_converted(_turned(frame, turn), "RGBA"))
         durations.append(int(image.info.get("duration", 100)) or 100)
     buffer = io.BytesIO()
     loop = int(image.info.get("loop", 0))

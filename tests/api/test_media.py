@@ -583,6 +583,60 @@ async def test_thumbnails_are_made_once(client: httpx.AsyncClient, app: App,
     assert made == [(96, 96), (96, 96)]
 
 
+QUADRANTS = {"top left": (220, 30, 30), "top right": (30, 200, 30),
+             "bottom left": (30, 30, 220), "bottom right": (230, 230, 40)}
+
+
+def quadrants(width: int, height: int) -> Image.Image:
+    """An image as it is meant to be seen: four coloured quarters."""
+    image = Image.new("RGB", (width, height))
+    half_w, half_h = width // 2, height // 2
+    for (left, top), name in (((0, 0), "top left"), ((half_w, 0), "top right"),
+                              ((0, half_h), "bottom left"), ((half_w, half_h), "bottom right")):
+        image.paste(QUADRANTS[name], (left, top, left + half_w, top + half_h))
+    return image
+
+
+def colour_at(image: Image.Image, where: str) -> tuple[int, ...]:
+    x = image.width // 4 if "left" in where else image.width * 3 // 4
+    y = image.height // 4 if "top" in where else image.height * 3 // 4
+    return tuple(image.convert("RGB").getpixel((x, y)))  # type: ignore[arg-type]
+
+
+# EXIF Orientation -> how the stored pixels are turned from the image as meant
+# (the inverse of what a viewer does to show them).
+STORED_AS = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90,
+             8: Image.Transpose.ROTATE_270}
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+async def test_thumbnails_follow_exif_orientation(client: httpx.AsyncClient, orientation: int,
+                                                  fmt: str) -> None:
+    """A photo stored sideways with an EXIF Orientation is shown turned; its
+    thumbnails (encoded without the tag) are sized for the turned image and
+    turned themselves, for both methods."""
+    alice = await register(client, "alice")
+    meant = quadrants(200, 400)  # portrait, as the camera's user saw it
+    stored = meant.transpose(STORED_AS[orientation])  # 400x200 for 6 and 8
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    stored.save(buffer, fmt, exif=exif.tobytes())
+    content_type = "image/jpeg" if fmt == "JPEG" else "image/png"
+    mxc = (await upload(alice, buffer.getvalue(), content_type))["content_uri"]
+    for params, size in [({"method": "scale"}, (48, 96)), ({"method": "crop"}, (96, 96)),
+                         ({"method": "scale", "width": 320, "height": 240}, (120, 240))]:
+        query = {"width": 96, "height": 96, **params}
+        response = await thumb(alice, mxc, **query)
+        assert response.status_code == 200, response.text
+        image = Image.open(io.BytesIO(response.content))
+        assert image.size == size, (query, image.size)
+        assert not image.getexif().get(0x0112)  # turned, not tagged
+        for where, colour in QUADRANTS.items():
+            assert all(abs(a - b) < 40 for a, b in zip(colour_at(image, where), colour)), (query, where)
+
+
 async def test_thumbnail_of_jpeg_and_small_image(client: httpx.AsyncClient) -> None:
     alice = await register(client, "alice")
     buffer = io.BytesIO()

@@ -8,6 +8,7 @@ import ipaddress
 import pytest
 
 from kith.media.headers import clean_content_type, clean_filename, content_disposition, is_inline
+from kith.media.orientation import Turn, stored_plan, turn_of, turned_size
 from kith.media.preview import PreviewRefused, is_forbidden, parse_target
 from kith.media.ranges import UNSATISFIABLE, ByteRange, parse_range
 from kith.media.sizing import Plan, bucket, plan
@@ -140,6 +141,38 @@ def test_plan(source: tuple[int, int], box: tuple[int, int], method: str, expect
         assert width <= max(box[0], source[0]) and height <= max(box[1], source[1])
         if method == "scale":
             assert width <= box[0] and height <= box[1]
+
+
+@pytest.mark.parametrize(("value", "turn"), [
+    (1, None), (2, "FLIP_LEFT_RIGHT"), (3, "ROTATE_180"), (4, "FLIP_TOP_BOTTOM"),
+    (5, "TRANSPOSE"), (6, "ROTATE_270"), (7, "TRANSVERSE"), (8, "ROTATE_90"),
+    (0, None), (9, None), ("6", None), (None, None), (6.0, None),
+])
+def test_turn_of(value: object, turn: str | None) -> None:
+    assert turn_of(value) == turn
+
+
+@pytest.mark.parametrize(("shown", "turn", "stored"), [
+    # 400x200 stored, Orientation 6 (shown 200x400): "scale" into 96x96 is
+    # 48x96 as shown, 96x48 of the stored pixels.
+    (Plan((48, 96), None), "ROTATE_270", Plan((96, 48), None)),
+    (Plan((48, 96), None), "ROTATE_90", Plan((96, 48), None)),
+    (Plan((48, 96), None), "ROTATE_180", Plan((48, 96), None)),
+    (Plan((48, 96), None), None, Plan((48, 96), None)),
+    # "crop": the centre cut of the shown 96x192 is the centre of the stored 192x96.
+    (Plan((96, 192), (0, 48, 96, 144)), "ROTATE_270", Plan((192, 96), (48, 0, 144, 96))),
+    # an off-centre cut moves to the side the turn brings it from
+    (Plan((100, 50), (0, 0, 10, 5)), "ROTATE_270", Plan((50, 100), (0, 90, 5, 100))),
+    (Plan((100, 50), (0, 0, 10, 5)), "ROTATE_90", Plan((50, 100), (45, 0, 50, 10))),
+    (Plan((100, 50), (0, 0, 10, 5)), "ROTATE_180", Plan((100, 50), (90, 45, 100, 50))),
+    (Plan((100, 50), (0, 0, 10, 5)), "FLIP_LEFT_RIGHT", Plan((100, 50), (90, 0, 100, 5))),
+    (Plan((100, 50), (0, 0, 10, 5)), "FLIP_TOP_BOTTOM", Plan((100, 50), (0, 45, 10, 50))),
+    (Plan((100, 50), (0, 0, 10, 5)), "TRANSPOSE", Plan((50, 100), (0, 0, 5, 10))),
+    (Plan((100, 50), (0, 0, 10, 5)), "TRANSVERSE", Plan((50, 100), (45, 90, 50, 100))),
+])
+def test_stored_plan(shown: Plan, turn: Turn | None, stored: Plan) -> None:
+    assert stored_plan(shown, turn) == stored
+    assert turned_size(stored.size, turn) == shown.size
 
 
 @pytest.mark.parametrize(("address", "forbidden"), [
