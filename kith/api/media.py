@@ -16,15 +16,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kith.errors import MatrixError, forbidden, invalid_param, not_found, unrecognized
+from kith.errors import MatrixError, forbidden, invalid_param, limit_exceeded, not_found, unrecognized
 from kith.http.types import Auth, Handler, Request, Response, Route, json_response
 from kith.media import headers
 from kith.media.ranges import UNSATISFIABLE, ByteRange, parse_range
 from kith.media.service import MediaService
 from kith.media.sizing import METHODS, Method
 from kith.store.media import MediaRecord
+
+if TYPE_CHECKING:
+    from kith.media.previewer import Previewer
 
 CLIENT_V1 = "/_matrix/client/v1/media"
 MEDIA_V3 = "/_matrix/media/v3"
@@ -153,6 +156,8 @@ def routes(service: MediaService, *, legacy: bool, url_preview: bool) -> list[Ro
         """GET /_matrix/client/v1/media/thumbnail/{serverName}/{mediaId}"""
         return await serve_thumbnail(request, authenticated=True)
 
+    previewers: list[Previewer] = []  # the one Previewer, made on first use
+
     async def preview_url(request: Request) -> dict[str, Any]:
         """GET /_matrix/client/v1/media/preview_url"""
         if not url_preview:
@@ -160,9 +165,15 @@ def routes(service: MediaService, *, legacy: bool, url_preview: bool) -> list[Ro
         url = request.require_arg("url")
         # Imported on first use: the HTTP client stack is not needed to start.
         from kith.media import preview as preview_mod
+        from kith.media import previewer as previewer_mod
 
+        if not previewers:
+            previewers.append(previewer_mod.Previewer())
         try:
-            return await preview_mod.preview(url)
+            return await previewers[0].preview(request.user.user_id, url)
+        except previewer_mod.PreviewBusy:
+            # Spec: 429 for this endpoint; the previews under way end within TIMEOUT_S.
+            raise limit_exceeded(int(preview_mod.TIMEOUT_S * 1000)) from None
         except preview_mod.PreviewRefused as exc:
             raise forbidden(f"Cannot preview this URL: {exc}") from None
         except preview_mod.PreviewFailed as exc:

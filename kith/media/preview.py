@@ -5,16 +5,26 @@ the private network behind it: every address a host name resolves to is
 checked (loopback, private, link-local, reserved, multicast ... are refused),
 the connection goes to an address that passed the check (no second lookup),
 and each redirect is checked the same way before it is followed.
+
+Nor may a slow site hold the server: a whole preview (every redirect, every
+lookup, connection, TLS handshake and read) has one deadline, TIMEOUT_S,
+checked before each read from the socket, so a site that sends a byte now
+and then is cut off like one that sends nothing. Which threads fetch, and
+how many previews run at once, is kith.media.previewer's business.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import http.client
+import io
 import ipaddress
 import socket
 import ssl
+import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -25,7 +35,7 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 MAX_BYTES = 1024 * 1024
 MAX_REDIRECTS = 5
-TIMEOUT_S = 10.0
+TIMEOUT_S = 10.0  # for a whole preview, redirects included
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
@@ -75,13 +85,23 @@ def is_forbidden(address: IPAddress) -> bool:
             or address.is_unspecified)
 
 
-async def system_resolver(host: str, port: int) -> list[str]:
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise PreviewFailed(f"cannot resolve {host}: {exc}") from None
-    return [str(info[4][0]) for info in infos]
+def resolver_on(executor: Executor | None) -> Resolver:
+    """The system's resolver (getaddrinfo, which blocks) run on `executor`
+    (None: asyncio's default one)."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        loop = asyncio.get_running_loop()
+        lookup = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        try:
+            infos = await loop.run_in_executor(executor, lookup)
+        except socket.gaierror as exc:
+            raise PreviewFailed(f"cannot resolve {host}: {exc}") from None
+        return [str(info[4][0]) for info in infos]
+
+    return resolve
+
+
+system_resolver = resolver_on(None)
 
 
 async def safe_addresses(host: str, port: int, resolve: Resolver) -> list[str]:
@@ -99,12 +119,21 @@ async def safe_addresses(host: str, port: int, resolve: Resolver) -> list[str]:
     return addresses
 
 
-async def preview(url: str, resolve: Resolver = system_resolver) -> dict[str, Any]:
-    """OpenGraph data for `url`: og:* properties and, failing og:title, <title>."""
+async def preview(url: str, resolve: Resolver = system_resolver,
+                  executor: Executor | None = None) -> dict[str, Any]:
+    """OpenGraph data for `url`: og:* properties and, failing og:title, <title>.
+    Pages are fetched on `executor` (None: asyncio's default one)."""
+    deadline = time.monotonic() + TIMEOUT_S
+    loop = asyncio.get_running_loop()
     for _ in range(MAX_REDIRECTS + 1):
         target = parse_target(url)
-        addresses = await safe_addresses(target.host, target.port, resolve)
-        status, location, body = await asyncio.to_thread(_fetch, target, addresses[0])
+        try:
+            addresses = await asyncio.wait_for(safe_addresses(target.host, target.port, resolve),
+                                               max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise PreviewFailed(f"cannot resolve {target.host} in time") from None
+        status, location, body = await loop.run_in_executor(
+            executor, _fetch, target, addresses[0], deadline)
         if status in (301, 302, 303, 307, 308) and location:
             url = urljoin(url, location)
             continue
@@ -114,12 +143,14 @@ async def preview(url: str, resolve: Resolver = system_resolver) -> dict[str, An
     raise PreviewFailed("too many redirects")
 
 
-def _fetch(target: Target, address: str) -> tuple[int, str | None, bytes]:
+def _fetch(target: Target, address: str, deadline: float) -> tuple[int, str | None, bytes]:
+    """Blocking: one GET, given up at `deadline` (time.monotonic())."""
     connection: http.client.HTTPConnection
     if target.scheme == "https":
-        connection = _PinnedHTTPS(target.host, address, target.port)
+        connection = _PinnedHTTPS(target.host, address, target.port, deadline)
     else:
-        connection = _PinnedHTTP(target.host, address, target.port)
+        connection = _PinnedHTTP(target.host, address, target.port, deadline)
+    response: http.client.HTTPResponse | None = None
     try:
         connection.request("GET", target.path, headers={
             "User-Agent": "Kith URL preview", "Accept": "text/html"})
@@ -132,26 +163,104 @@ def _fetch(target: Target, address: str) -> tuple[int, str | None, bytes]:
     except (OSError, http.client.HTTPException) as exc:
         raise PreviewFailed(str(exc)) from None
     finally:
+        if response is not None:
+            response.close()  # it may hold the connection (http.client passes it on)
         connection.close()
 
 
+def _remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the page took too long")
+    return left
+
+
+class _DeadlineSocket:
+    """A connected socket as http.client uses it (sendall, makefile, close),
+    whose every operation is given only the time left until the deadline: a
+    socket timeout alone bounds one read, not how many reads there are.
+    As with socket.makefile(), the socket stays open while a reader made by
+    makefile() is (http.client closes the connection before it reads a
+    body that ends with it)."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+        self._readers = 0
+        self._closed = False
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.settimeout(_remaining(self._deadline))
+        self._sock.sendall(data)
+
+    def recv_into(self, buffer: memoryview) -> int:
+        self._sock.settimeout(_remaining(self._deadline))
+        return self._sock.recv_into(buffer)
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        self._readers += 1
+        return io.BufferedReader(_DeadlineReader(self))
+
+    def reader_closed(self) -> None:
+        self._readers -= 1
+        if self._closed and not self._readers:
+            self._sock.close()
+
+    def close(self) -> None:
+        self._closed = True
+        if not self._readers:
+            self._sock.close()
+
+
+class _DeadlineReader(io.RawIOBase):
+    def __init__(self, sock: _DeadlineSocket) -> None:
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._sock.recv_into(memoryview(buffer).cast("B"))
+
+    def close(self) -> None:
+        if not self.closed:
+            self._sock.reader_closed()
+        super().close()
+
+
+def _connect(address: str, port: int, deadline: float) -> socket.socket:
+    return socket.create_connection((address, port), _remaining(deadline))
+
+
 class _PinnedHTTP(http.client.HTTPConnection):
-    def __init__(self, host: str, address: str, port: int) -> None:
-        super().__init__(host, port, timeout=TIMEOUT_S)
+    def __init__(self, host: str, address: str, port: int, deadline: float) -> None:
+        super().__init__(host, port)
         self._address = address
+        self._deadline = deadline
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), TIMEOUT_S)
+        raw = _connect(self._address, self.port, self._deadline)
+        self.sock = _DeadlineSocket(raw, self._deadline)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, host: str, address: str, port: int) -> None:
-        super().__init__(host, port, timeout=TIMEOUT_S, context=ssl.create_default_context())
+    def __init__(self, host: str, address: str, port: int, deadline: float) -> None:
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, context=self._tls)
         self._address = address
+        self._deadline = deadline
 
     def connect(self) -> None:
-        raw = socket.create_connection((self._address, self.port), TIMEOUT_S)
-        self.sock = ssl.create_default_context().wrap_socket(raw, server_hostname=self.host)
+        raw = _connect(self._address, self.port, self._deadline)
+        try:
+            # The handshake as a whole is bounded by the socket's timeout (the
+            # ssl module counts it down over the handshake's reads and writes).
+            raw.settimeout(_remaining(self._deadline))
+            tls = self._tls.wrap_socket(raw, server_hostname=self.host)
+        except BaseException:
+            raw.close()
+            raise
+        self.sock = _DeadlineSocket(tls, self._deadline)
 
 
 class _OpenGraph(HTMLParser):

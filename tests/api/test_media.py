@@ -814,7 +814,8 @@ async def test_preview_does_not_follow_redirects_to_private_addresses(
 
     fetched: list[str] = []
 
-    def fake_fetch(target: preview.Target, address: str) -> tuple[int, str | None, bytes]:
+    def fake_fetch(target: preview.Target, address: str,
+                   deadline: float) -> tuple[int, str | None, bytes]:
         fetched.append(address)
         return 302, "http://127.0.0.1/admin", b""
 
