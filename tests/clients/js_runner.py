@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +86,61 @@ def run_script(script: str, args: list[str], server: Any, timeout_s: int,
             f"--- server log (tail) ---\n{tail(server.log_path)}",
             pytrace=False,
         )
+
+
+RESTART_REQUEST = "KITH-RESTART-SERVER"
+
+
+def run_script_with_restart(script: str, args: list[str], server: Any, restart: Callable[[], Any],
+                            timeout_s: int, env: dict[str, str] | None = None) -> None:
+    """As run_script, for a script that needs the server restarted midway: it
+    prints RESTART_REQUEST on a line of its own, `restart()` restarts the
+    server (and returns the new one), and the script is told on stdin that the
+    server is back. Fails unless the script asked exactly once and exited 0."""
+    path = JS_DIR / script
+    full_env = {**os.environ, "NODE_NO_WARNINGS": "1", **(env or {})}
+    deadline = time.monotonic() + timeout_s
+    process = subprocess.Popen(
+        [node(), str(path.relative_to(REPO)), *args],
+        cwd=REPO, env=full_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    output: list[str] = []
+    asked = threading.Event()
+
+    def read(stream: Any) -> None:
+        for line in stream:
+            output.append(line)
+            if line.strip() == RESTART_REQUEST:
+                asked.set()
+
+    reader = threading.Thread(target=read, args=(process.stdout,), daemon=True)
+    reader.start()
+
+    def failure(why: str) -> None:
+        reader.join(timeout=5)
+        pytest.fail(f"{script} {why}\n--- output ---\n{''.join(output)}\n"
+                    f"--- server log (tail) ---\n{tail(server.log_path)}", pytrace=False)
+
+    try:
+        while not asked.wait(0.1):
+            if process.poll() is not None:
+                failure(f"exited {process.returncode} without asking for the restart")
+            if time.monotonic() > deadline:
+                failure(f"did not ask for the restart within {timeout_s} s")
+        server = restart()
+        process.stdin.write("restarted\n")
+        process.stdin.flush()
+        try:
+            process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            failure(f"did not finish in {timeout_s} s")
+        if process.returncode != 0:
+            failure(f"exited {process.returncode}")
+        reader.join(timeout=5)
+        assert sum(line.strip() == RESTART_REQUEST for line in output) == 1, "asked for more than one restart"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -58,8 +58,14 @@ function shortUrl(url) {
     return decodeURIComponent(u.pathname) + (u.search ? decodeURIComponent(u.search) : "");
 }
 
-/** A fetch that records each exchange (and the body of each error reply). */
-function tracingFetch(who) {
+/**
+ * A fetch that records each exchange (and the body of each error reply).
+ * With `syncs`, an array, every successful /sync is also appended to it as
+ * `{ since, body }`: the since token the client sent and the parsed reply,
+ * for scenarios that check what the server delivered rather than what the
+ * SDK made of it (the SDK quietly drops an event it already holds).
+ */
+function tracingFetch(who, syncs) {
     return async (input, init = {}) => {
         const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
         const method = init.method || "GET";
@@ -83,6 +89,9 @@ function tracingFetch(who) {
             }
         }
         remember(`${who} ${method} ${shortUrl(url)}${sent} -> ${response.status}${detail}`);
+        if (syncs && response.ok && new URL(url).pathname.endsWith("/sync")) {
+            syncs.push({ since: new URL(url).searchParams.get("since"), body: await response.clone().json() });
+        }
         return response;
     };
 }
@@ -243,14 +252,19 @@ export async function login(baseUrl, localpart, password, deviceName = "js-sdk")
     });
 }
 
-/** A MatrixClient for an access token (not yet syncing). */
-export function clientFor(baseUrl, { userId, accessToken, deviceId }, who = userId) {
+/**
+ * A MatrixClient for an access token (not yet syncing). `store`: a store of
+ * the SDK's (an IndexedDBStore, started up, for a client that keeps its sync
+ * state); `syncs`: an array to collect the /sync replies in (see tracingFetch).
+ */
+export function clientFor(baseUrl, { userId, accessToken, deviceId }, who = userId, { store, syncs } = {}) {
     const client = sdk.createClient({
         baseUrl,
         userId,
         accessToken,
         deviceId,
-        fetchFn: tracingFetch(who.replace(/^@([^:-]+).*$/, "$1")),
+        store,
+        fetchFn: tracingFetch(who.replace(/^@([^:-]+).*$/, "$1"), syncs),
         timelineSupport: true,
     });
     liveClients.add(client);
@@ -258,7 +272,7 @@ export function clientFor(baseUrl, { userId, accessToken, deviceId }, who = user
 }
 
 /** Start the /sync loop and wait until the first sync is processed. */
-export async function startSyncing(client, { timeoutMs = 30_000, initialSyncLimit = 50 } = {}) {
+export async function startSyncing(client, { timeoutMs = 30_000, initialSyncLimit = 50, threadSupport = false } = {}) {
     let syncError;
     const onSync = (state, _prev, data) => {
         if (state === "ERROR" && data?.error) syncError = data.error;
@@ -270,9 +284,12 @@ export async function startSyncing(client, { timeoutMs = 30_000, initialSyncLimi
     // typed even if the server ordered another event before it).
     // Lazy-loaded members, as Element and other large clients sync: the
     // server sends only the member events of the timeline's senders.
+    // threadSupport: thread replies go to their threads' timelines, not the
+    // room's, as in Element.
     await client.startClient({
         initialSyncLimit,
         lazyLoadMembers: true,
+        threadSupport,
         pendingEventOrdering: sdk.PendingEventOrdering.Detached,
     });
     try {
@@ -299,7 +316,7 @@ export async function startSyncing(client, { timeoutMs = 30_000, initialSyncLimi
  * A fresh user: registered, logged in on a new device with an m.id.user
  * identifier, and (unless sync is false) with a running /sync loop.
  */
-export async function makeUser(baseUrl, prefix, { sync = true } = {}) {
+export async function makeUser(baseUrl, prefix, { sync = true, syncs, threadSupport } = {}) {
     const localpart = uniqueName(prefix);
     const password = `pw-${randomBytes(12).toString("hex")}`;
     const registered = await register(baseUrl, localpart, password);
@@ -309,9 +326,17 @@ export async function makeUser(baseUrl, prefix, { sync = true } = {}) {
         userId: session.user_id,
         accessToken: session.access_token,
         deviceId: session.device_id,
-    });
-    if (sync) await startSyncing(client);
-    return { client, userId: session.user_id, localpart, password, deviceId: session.device_id, name: prefix };
+    }, session.user_id, { syncs });
+    if (sync) await startSyncing(client, { threadSupport });
+    return {
+        client,
+        userId: session.user_id,
+        localpart,
+        password,
+        deviceId: session.device_id,
+        accessToken: session.access_token,
+        name: prefix,
+    };
 }
 
 // ---------------------------------------------------------------------------
