@@ -6,9 +6,11 @@ Spec: client-server-api "Creation" (createRoom), "Room membership",
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from nio import (
+    MatrixRoom,
     JoinedMembersResponse,
     JoinedRoomsResponse,
     JoinError,
@@ -31,6 +33,7 @@ from nio import (
     RoomLeaveResponse,
     RoomMessagesError,
     RoomMessagesResponse,
+    RoomMessageText,
     RoomPreset,
     RoomPutStateResponse,
     RoomSendResponse,
@@ -339,6 +342,73 @@ async def test_leave_then_forget(clients: Clients) -> None:
     assert room_id not in later.rooms.leave and room_id not in later.rooms.join
     response = await bob.room_messages(room_id, start=bob.next_batch, limit=20)
     assert isinstance(response, RoomMessagesError) and http_status(response) == 403
+
+
+async def test_leave_and_rejoin_repeat_nothing(clients: Clients) -> None:
+    """Rejoining a room: the sync that brings it back is `limited`, with a
+    `prev_batch` from which /messages continues the history without overlap,
+    and every event after the rejoin reaches the client exactly once.
+
+    Spec: client-server-api "Syncing" (`limited`: "True if the number of
+    events returned was limited by the limit on the filter"; `prev_batch`: "A
+    token that can be supplied to the from parameter of the
+    /rooms/<room_id>/messages endpoint"), "Leaving rooms",
+    history visibility `shared`."""
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    room_id = await shared_room(alice, bob, name="revolving door")
+    await catch_up(alice, bob)
+    delivered: Counter[str] = Counter()
+
+    def count(room: MatrixRoom, event: RoomMessageText) -> None:
+        if room.room_id == room_id:
+            delivered[event.event_id] += 1
+
+    bob.add_event_callback(count, RoomMessageText)
+    before = [await say(alice, room_id, "hi bob"), await say(bob, room_id, "hi alice")]
+    await sync_until(bob, bodies_seen(room_id, ["hi bob", "hi alice"]))
+
+    expect(await bob.room_leave(room_id), RoomLeaveResponse)
+    await sync_until(bob, left(room_id))
+    away = [await say(alice, room_id, f"while you were out {i}") for i in range(5)]
+    expect(await alice.room_invite(room_id, bob.user_id), RoomInviteResponse)
+    expect(await bob.join(room_id), JoinResponse)
+
+    # A timeline limit of 3 leaves most of what Bob missed to /messages.
+    small = {"room": {"timeline": {"limit": 3}}}
+    rejoined = None
+    for _ in range(10):
+        response = await sync(bob, 1000, sync_filter=small)
+        if room_id in response.rooms.join:
+            rejoined = response.rooms.join[room_id]
+            break
+    assert rejoined is not None, "no sync brought the room back under rooms.join"
+    assert rejoined.timeline.limited is True and rejoined.timeline.prev_batch
+    in_sync = [raw(e)["event_id"] for e in rejoined.timeline.events]
+    assert len(in_sync) == len(set(in_sync)) <= 3
+    assert membership_of(rejoined.timeline.events, bob.user_id)[-1] == "join"
+
+    # Paging back from prev_batch continues right before the sync's timeline:
+    # together they hold every message once, in order.
+    history: list[str] = []
+    token = rejoined.timeline.prev_batch
+    for _ in range(20):
+        page = expect(await bob.room_messages(room_id, start=token, direction=MessageDirection.back, limit=4),
+                      RoomMessagesResponse)
+        history = [raw(e)["event_id"] for e in page.chunk][::-1] + history
+        if not page.end or not page.chunk:
+            break
+        token = page.end
+    whole = history + in_sync
+    assert len(whole) == len(set(whole)), "/messages from prev_batch repeats an event of the sync"
+    assert [i for i in whole if i in before + away] == before + away
+
+    # After the rejoin, each new message is delivered once.
+    after = [await say(alice, room_id, "welcome back"), await say(bob, room_id, "thanks")]
+    seen = await sync_until(bob, bodies_seen(room_id, ["welcome back", "thanks"]))
+    assert [raw(e)["event_id"] for e in timeline(seen, room_id) if raw(e)["type"] == "m.room.message"] == after
+    assert [delivered[i] for i in after] == [1, 1]
+    assert not any(r.rooms.join[room_id].timeline.limited for r in seen if room_id in r.rooms.join)
 
 
 async def test_forgotten_room_events_cannot_be_fetched(clients: Clients) -> None:
