@@ -19,6 +19,7 @@ from kith.auth.service import AccountService
 from kith.auth.uia import UserInteractiveAuth
 from kith.config import Config
 from kith.http.asgi import KithASGI
+from kith.http import ratelimit
 from kith.http.ratelimit import RateLimiter
 from kith.http.types import Route
 from kith.signing import SigningKey, read_signing_key, generate_signing_key, write_signing_key
@@ -247,7 +248,8 @@ def build_app(config: Config) -> App:
     routes += voip.routes(config.turn_uris, config.turn_shared_secret, config.turn_ttl)
     accounts.on_deactivated.append(openid_tokens.delete_user)
 
-    limiter = RateLimiter(rate_per_second=2.0, burst=20) if config.rate_limit else None
+    limiter = RateLimiter(*ratelimit.STRICT) if config.rate_limit else None
+    everyday = RateLimiter(*ratelimit.EVERYDAY) if config.rate_limit else None
     app = App(config=config, db=db, asgi=None, accounts=accounts)  # type: ignore[arg-type]
     app.shutdown_hooks.append(notifier.close)
     app.shutdown_hooks.append(typing_tracker.close)
@@ -262,5 +264,5 @@ def build_app(config: Config) -> App:
             await app.shutdown()
 
     app.asgi = KithASGI(routes, account_store, config.max_request_bytes, limiter,
-                        fallback=StaticAssets(), lifespan=lifespan)
+                        fallback=StaticAssets(), lifespan=lifespan, everyday_limiter=everyday)
     return app

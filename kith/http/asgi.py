@@ -53,11 +53,13 @@ class KithASGI:
         rate_limiter: RateLimiter | None,
         fallback: Fallback | None = None,
         lifespan: Callable[[str], Awaitable[None]] | None = None,
+        everyday_limiter: RateLimiter | None = None,
     ) -> None:
         self._router = Router(routes)
         self._accounts = accounts
         self._max_body = max_body_bytes
         self._limiter = rate_limiter
+        self._everyday = everyday_limiter
         self._fallback = fallback
         self._lifespan = lifespan
 
@@ -147,9 +149,13 @@ class KithASGI:
             # Nothing of a streamed body is read yet: a request without a valid
             # token is told that (401) before that its declared size is too large.
             _check_declared_length(request, limit)
-        if route.rate_limited and self._limiter is not None:
+        # client-server-api "Rate limiting": routes marked rate_limited
+        # (credential checks, joins, uploads, ...) share a tight budget; every
+        # other request a generous one, so no endpoint can be flooded.
+        limiter = self._limiter if route.rate_limited else self._everyday
+        if limiter is not None:
             key = request.requester.user_id if request.requester else (request.client_ip or "")
-            wait_ms = self._limiter.check(key)
+            wait_ms = limiter.check(key)
             if wait_ms:
                 raise limit_exceeded(wait_ms)
         result = await route.handler(request)

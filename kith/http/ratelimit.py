@@ -2,6 +2,11 @@
 
 Spec: client-server-api "Rate limiting": a limited request gets 429
 M_LIMIT_EXCEEDED with retry_after_ms. Buckets are kept in a bounded dict.
+
+Two budgets per user (or address, before login): STRICT for the routes marked
+`rate_limited` (logins, registrations, password checks, joins, invites,
+uploads, ...), EVERYDAY for every other request, generous enough for any
+client (a timeline's worth of thumbnails at once) yet bounding a flood.
 """
 
 from __future__ import annotations
@@ -14,6 +19,10 @@ from dataclasses import dataclass
 class _Bucket:
     tokens: float
     updated: float
+
+
+STRICT = (2.0, 20)      # per second, burst
+EVERYDAY = (50.0, 500)
 
 
 class RateLimiter:

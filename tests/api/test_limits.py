@@ -10,6 +10,7 @@ import pytest
 
 from kith.app import build_app
 from kith.config import Config
+from kith.http import ratelimit
 from kith.http.ratelimit import RateLimiter
 
 
@@ -45,3 +46,23 @@ def test_token_bucket_refills() -> None:
     assert limiter.check("k", now=0.0) > 0
     assert limiter.check("k", now=1.01) == 0
     assert limiter.check("other", now=0.0) == 0
+
+
+async def test_every_other_endpoint_has_a_generous_budget(limited_client: httpx.AsyncClient,
+                                                          ) -> None:
+    # Not only logins: a flood of any request is stopped too, while a
+    # client's ordinary burst (a screen of thumbnails, say) is not.
+    reg = await limited_client.post("/_matrix/client/v3/register", json={
+        "username": "flood", "password": "correct horse", "auth": {"type": "m.login.dummy"}})
+    auth = {"Authorization": f"Bearer {reg.json()['access_token']}"}
+    _, burst = ratelimit.EVERYDAY
+    statuses = []
+    for _ in range(burst + 50):
+        response = await limited_client.get("/_matrix/client/v3/account/whoami", headers=auth)
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            assert response.json()["errcode"] == "M_LIMIT_EXCEEDED"
+            assert response.json()["retry_after_ms"] > 0
+            break
+    assert statuses[:100] == [200] * 100
+    assert statuses[-1] == 429
