@@ -50,6 +50,17 @@ class Intent:
     redacts: str | None = None
 
 
+def annotation_of(content: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(annotated event ID, key) when the content is an m.annotation relation."""
+    relation = content.get("m.relates_to")
+    if not isinstance(relation, Mapping) or relation.get("rel_type") != "m.annotation":
+        return None
+    target, key = relation.get("event_id"), relation.get("key")
+    if isinstance(target, str) and isinstance(key, str):
+        return target, key
+    return None
+
+
 def new_room_id(server_name: str) -> str:
     return f"!{secrets.token_urlsafe(18)}:{server_name}"
 
@@ -149,6 +160,13 @@ class RoomService:
             existing = await self.events.txn_event(intent.txn)
             if existing is not None:
                 return await self._original(existing)
+        annotation = annotation_of(intent.content)
+        if annotation is not None and annotation[1] in await self.events.annotation_keys(
+                room_id, annotation[0], intent.sender, intent.type):
+            # event_annotations.md: a second annotation of the same event with
+            # the same type and key (the first not redacted) is refused.
+            raise MatrixError(400, "M_DUPLICATE_ANNOTATION",
+                              "You already annotated this event with that key")
         try:
             return (await self.persist(room_id, [self.maker(intent)]))[0]
         except DuplicateTxn as dup:

@@ -354,6 +354,22 @@ class EventStore(MembershipReads):
             f" ORDER BY stream_id {order} LIMIT ?", params).fetchall())
         return [_row_to_event(r) for r in rows]
 
+    async def annotation_keys(self, room_id: str, target: str, sender: str, event_type: str
+                              ) -> set[str]:
+        """The keys of the sender's live (unredacted) annotations of `target`
+        with this event type (event_annotations.md "Avoiding duplicate
+        annotations")."""
+        rows = await self._db.read(lambda cur: cur.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE relates_to = ? AND rel_type = 'm.annotation'"
+            " AND room_id = ? AND sender = ? AND type = ? AND redacted_by IS NULL",
+            (target, room_id, sender, event_type)).fetchall())
+        keys = set()
+        for event in map(_row_to_event, rows):
+            relation = event.content.get("m.relates_to")
+            if isinstance(relation, dict) and isinstance(relation.get("key"), str):
+                keys.add(relation["key"])
+        return keys
+
     async def public_rooms(self) -> list[str]:
         rows = await self._db.read(lambda cur: cur.execute(
             "SELECT room_id FROM rooms WHERE is_public = 1 ORDER BY created_ts").fetchall())

@@ -65,3 +65,28 @@ async def test_an_invitee_reads_messages_as_event_allows(client: httpx.AsyncClie
     page = await bob.request("GET", f"/rooms/{room}/messages", params={"dir": "b"})
     assert (message in [e["event_id"] for e in page["chunk"]]) is seen
     await bob.request("GET", f"/rooms/{room}/event/{message}", expect=200 if seen else 404)
+
+
+async def test_a_duplicate_annotation_is_refused(client: httpx.AsyncClient) -> None:
+    # event_annotations.md "Avoiding duplicate annotations".
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    target = await alice.send(room, "react to me")
+
+    def reaction(key: str) -> dict[str, object]:
+        return {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}}
+
+    first = await bob.request("PUT", f"/rooms/{room}/send/m.reaction/r1", reaction("👍"))
+    again = await bob.request("PUT", f"/rooms/{room}/send/m.reaction/r2", reaction("👍"),
+                              expect=400)
+    assert again["errcode"] == "M_DUPLICATE_ANNOTATION"
+    # A retransmission of the first request is not a duplicate: same event.
+    assert await bob.request("PUT", f"/rooms/{room}/send/m.reaction/r1", reaction("👍")) == first
+    # Other keys, other senders and other event types are fine.
+    await bob.request("PUT", f"/rooms/{room}/send/m.reaction/r3", reaction("🎉"))
+    await alice.request("PUT", f"/rooms/{room}/send/m.reaction/a1", reaction("👍"))
+    await bob.request("PUT", f"/rooms/{room}/send/org.example.vote/v1", reaction("👍"))
+    # Once the first is redacted, the same reaction may be sent again.
+    await bob.request("PUT", f"/rooms/{room}/redact/{first['event_id']}/x1", {})
+    await bob.request("PUT", f"/rooms/{room}/send/m.reaction/r4", reaction("👍"))
