@@ -17,7 +17,8 @@ import pytest
 
 from js_runner import own_server, run_script, run_script_with_restart  # type: ignore[import-not-found]
 
-SCENARIOS = ["accounts", "rooms_messaging", "pagination", "ephemeral_relations", "rejoin", "profile_avatar"]
+SCENARIOS = ["accounts", "rooms_messaging", "pagination", "ephemeral_relations", "rejoin", "profile_avatar",
+             "relations_redactions"]
 SCRIPT_TIMEOUT_S = 120
 
 

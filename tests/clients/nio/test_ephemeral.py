@@ -3,12 +3,16 @@ matrix-nio against a real `kith serve`.
 
 Spec: client-server-api modules "Typing Notifications", "Receipts",
 "Fully read markers", "Event annotations and reactions", "Event replacements",
-"Redactions".
+"Threading", "Redactions", "Forming relationships between events".
 """
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import quote
+
 from nio import (
+    AsyncClient,
     FullyReadEvent,
     ReceiptEvent,
     RoomGetEventResponse,
@@ -30,6 +34,7 @@ from nio_helpers import (
     errcode,
     expect,
     raw,
+    request,
     say,
     shared_room,
     sync_until,
@@ -203,3 +208,100 @@ async def test_redaction_is_seen_in_sync(clients: Clients) -> None:
     fetched = raw(expect(await bob.room_get_event(room_id, message), RoomGetEventResponse).event)
     assert fetched["content"] == {}
     assert fetched["unsigned"]["redacted_because"]["event_id"] == redaction
+
+
+async def relation_ids(client: AsyncClient, room_id: str, event_id: str, rel_type: str) -> list[str]:
+    """The event IDs GET /relations/{eventId}/{relType} lists, sorted."""
+    path = f"/_matrix/client/v1/rooms/{quote(room_id)}/relations/{quote(event_id)}/{rel_type}"
+    status, body = await request(client, "GET", path)
+    assert status == 200, body
+    return sorted(e["event_id"] for e in body["chunk"])
+
+
+async def bundled(client: AsyncClient, room_id: str, event_id: str) -> dict[str, Any]:
+    """The aggregations the server bundles with an event fetched by ID."""
+    event = raw(expect(await client.room_get_event(room_id, event_id), RoomGetEventResponse).event)
+    return event.get("unsigned", {}).get("m.relations", {})  # type: ignore[no-any-return]
+
+
+async def redact(client: AsyncClient, room_id: str, event_id: str) -> None:
+    expect(await client.room_redact(room_id, event_id), RoomRedactResponse)
+
+
+async def test_a_redacted_reaction_leaves_the_relations(clients: Clients) -> None:
+    """"When an annotation is redacted, it is removed from the count", and
+    the redacted event no longer relates to anything: /relations leaves it
+    out, and the same reaction may be sent again."""
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    room_id = await shared_room(alice, bob)
+    message = await say(alice, room_id, "Shall we dance?")
+
+    async def react(key: str) -> str:
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": message, "key": key}}
+        return expect(await bob.room_send(room_id, "m.reaction", content), RoomSendResponse).event_id
+
+    thumb, party = await react("👍"), await react("🎉")
+    assert await relation_ids(alice, room_id, message, "m.annotation") == sorted([thumb, party])
+    await redact(bob, room_id, thumb)
+    assert await relation_ids(alice, room_id, message, "m.annotation") == [party]
+    again = await react("👍")
+    assert await relation_ids(alice, room_id, message, "m.annotation") == sorted([party, again])
+
+
+async def test_a_redacted_edit_reverts_to_the_edit_before(clients: Clients) -> None:
+    """Spec "Redactions of edited events": redacting the most recent edit
+    reverts the event to its content before that edit, so the server bundles
+    the edit before it, and none once every edit is redacted."""
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    room_id = await shared_room(alice, bob)
+    original = await say(alice, room_id, "version 1")
+    edits = []
+    for version in ("version 2", "version 3"):
+        edits.append(expect(await alice.room_send(room_id, "m.room.message", {
+            "msgtype": "m.text", "body": f"* {version}",
+            "m.new_content": {"msgtype": "m.text", "body": version},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": original}}), RoomSendResponse).event_id)
+    assert (await bundled(bob, room_id, original))["m.replace"]["event_id"] == edits[1]
+
+    await redact(alice, room_id, edits[1])
+    replace = (await bundled(bob, room_id, original)).get("m.replace")
+    assert replace is not None and replace["event_id"] == edits[0]
+    assert replace["content"]["m.new_content"]["body"] == "version 2"
+    assert await relation_ids(bob, room_id, original, "m.replace") == [edits[0]]
+
+    await redact(alice, room_id, edits[0])
+    assert "m.replace" not in await bundled(bob, room_id, original)
+    assert await relation_ids(bob, room_id, original, "m.replace") == []
+    fetched = raw(expect(await bob.room_get_event(room_id, original), RoomGetEventResponse).event)
+    assert fetched["content"]["body"] == "version 1"
+
+
+async def test_a_redacted_thread_reply_leaves_the_thread(clients: Clients) -> None:
+    """Threading: `count` is the number of events with an m.thread relation
+    to the root, and `latest_event` the most recent; a redacted reply has
+    none, so both move back, and a thread of only redacted replies is none."""
+    alice = await clients.register("alice")
+    bob = await clients.register("bob")
+    room_id = await shared_room(alice, bob)
+    root = await say(alice, room_id, "Which tune?")
+
+    async def reply(client: AsyncClient, body: str) -> str:
+        relates_to = {"rel_type": "m.thread", "event_id": root, "is_falling_back": True,
+                      "m.in_reply_to": {"event_id": root}}
+        content = {"msgtype": "m.text", "body": body, "m.relates_to": relates_to}
+        return expect(await client.room_send(room_id, "m.room.message", content), RoomSendResponse).event_id
+
+    replies = [await reply(bob, "A waltz"), await reply(alice, "A tango")]
+    thread = (await bundled(bob, room_id, root))["m.thread"]
+    assert (thread["count"], thread["latest_event"]["event_id"]) == (2, replies[1])
+
+    await redact(alice, room_id, replies[1])
+    thread = (await bundled(bob, room_id, root)).get("m.thread")
+    assert thread is not None and (thread["count"], thread["latest_event"]["event_id"]) == (1, replies[0])
+    assert await relation_ids(bob, room_id, root, "m.thread") == [replies[0]]
+
+    await redact(bob, room_id, replies[0])
+    assert "m.thread" not in await bundled(alice, room_id, root)
+    assert await relation_ids(alice, room_id, root, "m.thread") == []
