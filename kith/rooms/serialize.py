@@ -71,11 +71,15 @@ class EventSerializer:
         return out
 
     async def _visible_bundles(self, bundles: Bundles, user_id: str) -> Bundles:
-        """Drop bundled events the reader may not see (history visibility)."""
+        """Drop bundled events the reader may not see (history visibility):
+        edits, a thread's latest event, and the IDs of referencing events."""
         if self._visibility is None:
             return bundles
         bundled = list(bundles.replacements.values())
         bundled += [latest for _, latest in bundles.threads.values()]
+        reference_ids = [r for refs in bundles.references.values() for r in refs]
+        if reference_ids:
+            bundled += (await self._events.get_events(reference_ids)).values()
         if not bundled:
             return bundles
         by_room: dict[str, list[StoredEvent]] = {}
@@ -86,10 +90,12 @@ class EventSerializer:
             seen.update(e.event_id for e in await self._visibility.filter(room_id, user_id, events))
         if len(seen) == len(bundled):
             return bundles
+        references = {k: [r for r in refs if r in seen]
+                      for k, refs in bundles.references.items()}
         return Bundles(
             {k: e for k, e in bundles.replacements.items() if e.event_id in seen},
             {k: t for k, t in bundles.threads.items() if t[1].event_id in seen},
-            bundles.references)
+            {k: refs for k, refs in references.items() if refs})
 
     async def _erased_senders(self, events: Sequence[StoredEvent], bundles: Bundles | None,
                               requester: Requester | None) -> set[tuple[str, str]]:

@@ -277,3 +277,24 @@ async def test_an_ignored_users_relations_and_threads_are_not_listed(
     assert [e["event_id"] for e in listed["chunk"]] == [from_carol]
     threads = await alice.request("GET", f"{V1}/rooms/{room}/threads")
     assert bobs_thread not in [e["event_id"] for e in threads["chunk"]]
+
+
+async def test_a_reference_sent_after_leaving_is_not_bundled(client: httpx.AsyncClient) -> None:
+    # reference_relations.md bundles the referencing events' IDs; one sent
+    # after bob left is not his to know of, even by ID.
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    root = await alice.send(room, "root")
+    before = await alice.send(room, {"msgtype": "m.text", "body": "see above", "m.relates_to": {
+        "rel_type": "m.reference", "event_id": root}})
+    await bob.request("POST", f"/rooms/{room}/leave", {})
+    after = await alice.send(room, {"msgtype": "m.text", "body": "later", "m.relates_to": {
+        "rel_type": "m.reference", "event_id": root}})
+
+    def references(event: dict[str, Any]) -> list[str]:
+        chunk = event.get("unsigned", {}).get("m.relations", {}).get("m.reference", {})
+        return [r["event_id"] for r in chunk.get("chunk", [])]
+
+    assert references(await alice.request("GET", f"/rooms/{room}/event/{root}")) == [before, after]
+    assert references(await bob.request("GET", f"/rooms/{room}/event/{root}")) == [before]
