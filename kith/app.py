@@ -146,12 +146,13 @@ def build_app(config: Config) -> App:
     room_service = RoomService(config.server_name, signing_key, event_store, notifier)
     erasures = erasure_store.ErasureStore(db)
     visibility = VisibilityFilter(event_store)
-    serializer = EventSerializer(event_store, AggregationStore(db), erasures, visibility)
     relation_store = RelationStore(db)
 
     account_data = AccountDataStore(db)
     ignored_users = IgnoredUsers(account_data.get)
     account_data.on_write.append(ignored_users.changed)
+    serializer = EventSerializer(event_store, AggregationStore(db), erasures, visibility,
+                                 ignored_users.of)
     receipt_store = ReceiptStore(db)
     filter_store = FilterStore(db)
     push_rules_service = PushRulesService(PushRuleStore(db, account_data), notifier)

@@ -6,23 +6,30 @@ Events of an erased account (kith.store.erasure) are served redacted to
 readers who first joined the room after the erasure (except the room's
 encryption event, which keeps the room encrypted).
 
-Bundled aggregations (an edit, a thread's latest event) are events in their
-own right: one the reader may not see under history visibility (sent after
-they left, say) is left out, as /event would refuse it.
+Bundled aggregations (client-server-api "Aggregations of child events") are
+computed over the children the reader may see: not those of users they ignore
+("Servers must additionally ensure they do not consider child events from
+ignored users"), and, for a reader whose history visibility does not cover all
+of an event's children (they left, or joined later), only over the stream
+ranges they may read, so a thread's count, latest event and participation and
+the referencing events are what /relations and /event would show them. The
+common reader, who sees every child, costs no visibility work beyond reading
+their membership timeline once per room.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence, Set as AbstractSet
+from collections.abc import Awaitable, Callable, Sequence, Set as AbstractSet
 from typing import Any
 
+from kith.api.search_query import visible_windows
 from kith.events.client_format import to_client_event, to_client_event_without_room_id
 from kith.events.redaction import redact_client_event
 from kith.events.room_versions import V11, RoomVersion
 from kith.http.types import Requester
 from kith.rooms.visibility import VisibilityFilter
-from kith.store.aggregations import AggregationStore, Bundles
+from kith.store.aggregations import AggregationStore, Bundles, Scope
 from kith.store.erasure import ErasureStore
 from kith.store.events import EventStore, StoredEvent
 
@@ -30,11 +37,13 @@ from kith.store.events import EventStore, StoredEvent
 class EventSerializer:
     def __init__(self, events: EventStore, aggregations: AggregationStore | None = None,
                  erasures: ErasureStore | None = None,
-                 visibility: VisibilityFilter | None = None) -> None:
+                 visibility: VisibilityFilter | None = None,
+                 ignored_of: Callable[[str], Awaitable[frozenset[str]]] | None = None) -> None:
         self._events = events
         self._aggregations = aggregations
         self._erasures = erasures
         self._visibility = visibility
+        self._ignored_of = ignored_of
 
     async def _version(self, room_id: str) -> RoomVersion:
         return await self._events.room_version(room_id) or V11
@@ -45,11 +54,7 @@ class EventSerializer:
             return []
         bundles: Bundles | None = None
         if bundle and self._aggregations is not None:
-            bundles = await self._aggregations.bundles(
-                [e.event_id for e in events if e.state_key is None and not e.redacted_by],
-                requester.user_id if requester else None)
-            if requester is not None:
-                bundles = await self._visible_bundles(bundles, requester.user_id)
+            bundles = await self._bundles(self._aggregations, events, requester)
         related = [e.prev_state_id for e in events if e.prev_state_id]
         related += [e.redacted_by for e in events if e.redacted_by]
         others = await self._events.get_events([r for r in related if r])
@@ -63,39 +68,43 @@ class EventSerializer:
                 version = versions[event.room_id] = await self._version(event.room_id)
             client = self._one(event, requester, with_room_id, version, others, now, hidden)
             if bundles is not None:
-                relations = await self._relations(event.event_id, bundles, requester, version,
-                                                  others, now, hidden)
+                relations = self._relations(event, bundles, requester, version, others, now,
+                                            hidden)
                 if relations:
                     client.setdefault("unsigned", {})["m.relations"] = relations
             out.append(client)
         return out
 
-    async def _visible_bundles(self, bundles: Bundles, user_id: str) -> Bundles:
-        """Drop bundled events the reader may not see (history visibility):
-        edits, a thread's latest event, and the IDs of referencing events."""
-        if self._visibility is None:
+    async def _bundles(self, aggregations: AggregationStore, events: Sequence[StoredEvent],
+                       requester: Requester | None) -> Bundles:
+        """The aggregations of `events` over the children the requester may see."""
+        # "State events do not currently receive bundled aggregations." A
+        # redacted event keeps its threads and references: only m.replace is
+        # not bundled with it (event_replacements.md), which the store sees to.
+        parents = [e for e in events if e.state_key is None]
+        user_id = requester.user_id if requester is not None else None
+        ignored = (await self._ignored_of(user_id)
+                   if user_id is not None and self._ignored_of is not None else frozenset())
+        bundles = await aggregations.bundles([e.event_id for e in parents], user_id,
+                                             Scope(None, ignored))
+        if user_id is None or self._visibility is None or not bundles.spans:
             return bundles
-        bundled = list(bundles.replacements.values())
-        bundled += [latest for _, latest in bundles.threads.values()]
-        reference_ids = [r for refs in bundles.references.values() for r in refs]
-        if reference_ids:
-            bundled += (await self._events.get_events(reference_ids)).values()
-        if not bundled:
-            return bundles
-        by_room: dict[str, list[StoredEvent]] = {}
-        for event in bundled:
-            by_room.setdefault(event.room_id, []).append(event)
-        seen: set[str] = set()
-        for room_id, events in by_room.items():
-            seen.update(e.event_id for e in await self._visibility.filter(room_id, user_id, events))
-        if len(seen) == len(bundled):
-            return bundles
-        references = {k: [r for r in refs if r in seen]
-                      for k, refs in bundles.references.items()}
-        return Bundles(
-            {k: e for k, e in bundles.replacements.items() if e.event_id in seen},
-            {k: t for k, t in bundles.threads.items() if t[1].event_id in seen},
-            {k: refs for k, refs in references.items() if refs})
+        by_room: dict[str, list[str]] = {}
+        for event in parents:
+            if event.event_id in bundles.spans:
+                by_room.setdefault(event.room_id, []).append(event.event_id)
+        for room_id, ids in by_room.items():
+            low = min(bundles.spans[i][0] for i in ids)
+            high = max(bundles.spans[i][1] for i in ids)
+            memberships, history = await self._visibility.timelines(room_id, user_id)
+            windows = tuple((lo, hi) for _, lo, hi in
+                            visible_windows(room_id, user_id, memberships, history))
+            if any(lo <= low and high <= hi for lo, hi in windows):
+                continue  # every child is visible: the aggregation stands
+            # The reader left or joined part-way through: aggregate anew over
+            # what they may see, in SQL, without loading the children.
+            bundles.replace(ids, await aggregations.bundles(ids, user_id, Scope(windows, ignored)))
+        return bundles
 
     async def _erased_senders(self, events: Sequence[StoredEvent], bundles: Bundles | None,
                               requester: Requester | None) -> set[tuple[str, str]]:
@@ -122,11 +131,12 @@ class EventSerializer:
                 hidden.add((room_id, sender))
         return hidden
 
-    async def _relations(self, event_id: str, bundles: Bundles, requester: Requester | None,
-                         version: RoomVersion, others: dict[str, StoredEvent], now: int,
-                         hidden: set[tuple[str, str]]) -> dict[str, Any]:
+    def _relations(self, event: StoredEvent, bundles: Bundles, requester: Requester | None,
+                   version: RoomVersion, others: dict[str, StoredEvent], now: int,
+                   hidden: set[tuple[str, str]]) -> dict[str, Any]:
         """The bundled aggregation of one event (spec: event_replacements.md,
         threading.md, reference_relations.md)."""
+        event_id = event.event_id
         relations: dict[str, Any] = {}
         edit = bundles.replacements.get(event_id)
         if edit is not None:
@@ -137,7 +147,9 @@ class EventSerializer:
             relations["m.thread"] = {
                 "latest_event": self._one(latest, requester, True, version, others, now, hidden),
                 "count": summary.count,
-                "current_user_participated": summary.participated,
+                # threading.md: the user sent the root or a reply in the thread.
+                "current_user_participated": summary.participated or (
+                    requester is not None and event.sender == requester.user_id),
             }
         refs = bundles.references.get(event_id)
         if refs:
