@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from kith.api.search_query import visible_windows
 from kith.errors import forbidden, invalid_param, not_found
 from kith.http.types import Request, Requester, Route
 from kith.rooms.serialize import EventSerializer
 from kith.rooms.visibility import VisibilityFilter, visible
+from kith.store.aggregations import Scope
 from kith.store.events import EventStore, StoredEvent
 from kith.store.relations import RelationStore
 from kith.sync.ignored import hides
@@ -131,44 +133,6 @@ def routes(events: EventStore, relations: RelationStore, serializer: EventSerial
             body["recursion_depth"] = RECURSION_DEPTH if recurse else 1
         return body
 
-    async def latest_visible_reply(root: StoredEvent, user: Requester, latest_id: str | None,
-                                   keep: Callable[[StoredEvent], bool]) -> StoredEvent | None:
-        """The newest thread event the user may see (history visibility): the
-        summary must not hand out an event that /event would refuse."""
-        latest = await events.get_event(latest_id) if latest_id else None
-        if latest is not None and keep(latest):
-            return latest
-
-        async def fetch(pos: int, batch: int) -> list[StoredEvent]:
-            return await relations.related_events(root.room_id, [root.event_id], "m.thread",
-                                                  None, None, pos, True, batch)
-
-        found, _ = await visible_page(fetch, keep, _END, True, 1)
-        return found[0] if found else None
-
-    async def with_thread_summary(root: StoredEvent, user: Requester,
-                                  keep: Callable[[StoredEvent], bool]) -> dict[str, Any]:
-        """The root with its m.thread aggregation (threading.md "Server-side
-        aggregation of m.thread relationships"); `keep` says which events the
-        user may see."""
-        client = await serializer.serialize_one(root, user)
-        bundled = client.get("unsigned", {}).get("m.relations", {})
-        bundled.pop("m.thread", None)
-        count, latest_id, replied = await relations.thread_summary(root.event_id, user.user_id)
-        latest = await latest_visible_reply(root, user, latest_id, keep) if count else None
-        if latest is None:
-            if not bundled:
-                client.get("unsigned", {}).pop("m.relations", None)
-            return client
-        summary: dict[str, Any] = {
-            "latest_event": await serializer.serialize_one(latest, user),
-            "count": count,
-            "current_user_participated": replied or root.sender == user.user_id,
-        }
-        unsigned = client.setdefault("unsigned", {})
-        unsigned.setdefault("m.relations", {})["m.thread"] = summary
-        return client
-
     async def get_threads(request: Request) -> dict[str, Any]:
         """GET /_matrix/client/v1/rooms/{roomId}/threads"""
         user = request.user
@@ -191,10 +155,17 @@ def routes(events: EventStore, relations: RelationStore, serializer: EventSerial
         participant = user.user_id if include == "participated" else None
         memberships, history = await visibility.timelines(room_id, user.user_id)
         ignored = await ignored_of(user.user_id)
+        # A thread is listed, and ordered, by the thread events the user may
+        # see (history visibility, not from ignored users), as its bundled
+        # m.thread summary counts them: threads_list.yaml orders "by the
+        # latest_event of each thread root in its bundle".
+        scope = Scope(tuple((lo, hi) for _, lo, hi in
+                            visible_windows(room_id, user.user_id, memberships, history)),
+                      ignored)
         latest_of: dict[str, int] = {}
 
         async def fetch(pos: int, batch: int) -> list[StoredEvent]:
-            roots = await relations.thread_roots(room_id, pos, batch, participant)
+            roots = await relations.thread_roots(room_id, pos, batch, participant, scope)
             latest_of.update(roots)
             loaded = await events.get_events([r for r, _ in roots])
             return [loaded[r] for r, _ in roots if r in loaded]
@@ -206,7 +177,7 @@ def routes(events: EventStore, relations: RelationStore, serializer: EventSerial
 
         chunk, next_pos = await visible_page(fetch, keep, start, True, limit,
                                              lambda e: latest_of[e.event_id])
-        body: dict[str, Any] = {"chunk": [await with_thread_summary(e, user, keep) for e in chunk]}
+        body: dict[str, Any] = {"chunk": await serializer.serialize(chunk, user)}
         if next_pos is not None:
             body["next_batch"] = pagination_token(next_pos)
         return body

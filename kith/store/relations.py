@@ -50,7 +50,8 @@ class RelationStore:
         marks = ",".join("?" * len(parents))
         rows = await self._db.read(lambda cur: cur.execute(
             f"SELECT event_id FROM events WHERE relates_to IN ({marks}) AND room_id = ?"
-            " AND redacted_by IS NULL ORDER BY stream_id LIMIT ?", (*parents, room_id, cap)).fetchall())
+            " AND redacted_by IS NULL ORDER BY stream_id LIMIT ?",
+            (*parents, room_id, cap)).fetchall())
         return [r[0] for r in rows]
 
     async def thread_roots(self, room_id: str, upto: int, limit: int,
