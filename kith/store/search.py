@@ -110,6 +110,10 @@ class Query:
     keys: tuple[str, ...]
     windows: list[tuple[str, int, int]]
     senders: tuple[str, ...] | None = None
+    # ignore_users.md: the searcher's ignored users, whose messages are left
+    # out. Their room names and topics stay: those are state events, which
+    # "Servers must still send" (kith.sync.ignored.hides).
+    ignored: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +165,10 @@ class SearchStore:
         if query.senders is not None:
             where += f" AND sender IN ({','.join('?' * len(query.senders))})"
             params.extend(query.senders)
+        if query.ignored:
+            where += (f" AND NOT (sender IN ({','.join('?' * len(query.ignored))})"
+                      " AND key = 'content.body')")
+            params.extend(sorted(query.ignored))
         return where, params
 
     async def search(self, query: Query, by_rank: bool, start: int | None, limit: int
