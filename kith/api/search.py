@@ -96,7 +96,11 @@ class RoomEventSearch:
         windows = await self._windows(requester.user_id, criteria,
                                       group[1] if group and group[0] == "room_id" else None)
         senders = (group[1],) if group and group[0] == "sender" else None
-        query = Query(match_expression(words), criteria.keys, windows if words else [], senders)
+        # ignore_users.md: an ignored user's events are not delivered, so they
+        # are neither results nor part of `count`.
+        ignored = await self._ignored_of(requester.user_id)
+        query = Query(match_expression(words), criteria.keys, windows if words else [], senders,
+                      ignored)
         page = await self._page(requester, criteria, query, batch.position if batch else None)
         results = []
         for event, rank, event_json in page.found:

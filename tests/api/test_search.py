@@ -165,3 +165,29 @@ async def test_bad_requests(client: httpx.AsyncClient) -> None:
     assert token is None
     empty = await alice.request("POST", "/search", {"search_categories": {}})
     assert empty == {"search_categories": {}}
+
+
+async def test_ignored_users_messages_are_not_found(client: httpx.AsyncClient) -> None:
+    # ignore_users.md: the ignored user's events are not delivered, except
+    # their state events ("Servers must still send state events").
+    alice, bob, room = await room_with(client)
+    mine = await alice.send(room, "penguin parade")
+    theirs = [await bob.send(room, f"penguin number {i}") for i in range(3)]
+    levels = await alice.request("GET", f"/rooms/{room}/state/m.room.power_levels/")
+    levels["users"][bob.user_id] = 50
+    await alice.request("PUT", f"/rooms/{room}/state/m.room.power_levels/", levels)
+    await bob.request("PUT", f"/rooms/{room}/state/m.room.topic/", {"topic": "penguin island"})
+    before = await search(alice, "penguin", keys=["content.body"])
+    assert set(found(before)) == {mine, *theirs} and before["count"] == 4
+    await alice.request("PUT", f"/user/{alice.user_id}/account_data/m.ignored_user_list",
+                        {"ignored_users": {bob.user_id: {}}})
+    for order in ("rank", "recent"):
+        after = await search(alice, "penguin", keys=["content.body"], order_by=order,
+                             groupings={"group_by": [{"key": "sender"}]})
+        assert found(after) == [mine] and after["count"] == 1, order
+        assert list(after["groups"]["sender"]) == [alice.user_id]
+    topics = await search(alice, "penguin", keys=["content.topic"])
+    assert [r["result"]["sender"] for r in topics["results"]] == [bob.user_id]
+    assert topics["count"] == 1
+    # Bob ignores nobody: he still finds everything.
+    assert (await search(bob, "penguin", keys=["content.body"]))["count"] == 4
