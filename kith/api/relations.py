@@ -13,7 +13,7 @@ from typing import Any
 
 from kith.api.search_query import visible_windows
 from kith.errors import forbidden, invalid_param, not_found
-from kith.http.types import Request, Requester, Route
+from kith.http.types import Request, Route
 from kith.rooms.serialize import EventSerializer
 from kith.rooms.visibility import VisibilityFilter, visible
 from kith.store.aggregations import Scope
